@@ -1,0 +1,26 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { AdvkitError, invalidArgument } from '../errors.js';
+
+/** Backends advkit knows how to run on. 'tensorflow' is tfjs-node / tfjs-node-gpu, when installed. */
+export const BACKEND_NAMES = ['wasm', 'cpu', 'tensorflow', 'webgl', 'webgpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+export function parseBackendName(value: string): BackendName {
+  if ((BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName;
+  throw invalidArgument(`Unknown backend '${value}'. Expected one of: ${BACKEND_NAMES.join(', ')}.`, {
+    backend: value,
+  });
+}
+
+/** Switch tfjs to a backend that has already been registered, with a clear error when it cannot start. */
+export async function activateBackend(name: BackendName): Promise<BackendName> {
+  if (tf.findBackendFactory(name) === null) {
+    throw new AdvkitError('UNSUPPORTED', `Backend '${name}' is not available in this environment.`, {
+      backend: name,
+    });
+  }
+  const ok = await tf.setBackend(name);
+  if (!ok) throw new AdvkitError('UNSUPPORTED', `Backend '${name}' failed to initialize.`, { backend: name });
+  await tf.ready();
+  return name;
+}

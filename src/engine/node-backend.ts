@@ -1,0 +1,57 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { activateBackend, parseBackendName, type BackendName } from './backend.js';
+
+const require = createRequire(import.meta.url);
+
+let wasmPathsSet = false;
+
+function pointWasmAtPackageFiles(): void {
+  if (wasmPathsSet) return;
+  const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+  setWasmPaths(dir + path.sep);
+  wasmPathsSet = true;
+}
+
+async function tryLoadTfjsNode(): Promise<boolean> {
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      await import(pkg);
+      return true;
+    } catch {
+      // not installed: optional
+    }
+  }
+  return false;
+}
+
+export interface NodeBackendOptions {
+  /** Explicit choice; otherwise ADVKIT_BACKEND; otherwise tensorflow if installed, then wasm, then cpu. */
+  backend?: string;
+}
+
+/**
+ * Start the tfjs backend for Node. Default order: tfjs-node (if the user installed it), wasm, cpu.
+ * Returns the name of the backend in use.
+ */
+export async function initNodeBackend(options: NodeBackendOptions = {}): Promise<BackendName> {
+  const requested = options.backend ?? process.env.ADVKIT_BACKEND;
+  if (requested !== undefined && requested !== '') {
+    const name = parseBackendName(requested);
+    if (name === 'tensorflow') await tryLoadTfjsNode();
+    if (name === 'wasm') pointWasmAtPackageFiles();
+    return activateBackend(name);
+  }
+  if (await tryLoadTfjsNode()) return activateBackend('tensorflow');
+  pointWasmAtPackageFiles();
+  try {
+    return await activateBackend('wasm');
+  } catch {
+    return activateBackend('cpu');
+  }
+}
+
+export { tf };
