@@ -1,0 +1,8 @@
+/** Browser-safe data utilities: the dataset type, parsers on bytes, batching and subsets. */
+export { batchIndices, type BatchOptions } from './batching.js';
+export { parseCifarBatch } from './cifar.js';
+export { CIFAR10_CLASSES, FASHION_MNIST_CLASSES, MNIST_CLASSES } from './class-names.js';
+export { take, toTensors, type ImageDataset } from './dataset.js';
+export { idxDataset, parseIdxImages, parseIdxLabels } from './idx.js';
+export { subset, type SubsetOptions } from './subset.js';
+export { readTar, type TarEntry } from './tar.js';
