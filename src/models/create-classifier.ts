@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { invalidArgument } from '../errors.js';
+import { ADVKIT_VERSION } from '../version.js';
 import { buildArchitecture, type ArchitectureName } from './architectures/index.js';
 import { Classifier } from './classifier.js';
 import { classifierFromArtifacts } from './from-artifacts.js';
@@ -42,7 +43,7 @@ export function createClassifier(arch: ArchitectureName, opts: CreateClassifierO
   try {
     return new Classifier(net, {
       format: ADVKIT_MODEL_FORMAT,
-      advkitVersion: '',
+      advkitVersion: ADVKIT_VERSION,
       architecture: arch,
       architectureOptions: archOptions,
       ...(dataset !== undefined ? { dataset } : {}),

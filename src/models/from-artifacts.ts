@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import { AdvkitError, invalidArgument } from '../errors.js';
+import { ADVKIT_VERSION } from '../version.js';
 import { Classifier, type ClassifierNet } from './classifier.js';
 import { ADVKIT_MODEL_FORMAT, type ClassifierMetadata } from './metadata.js';
 import type { Preprocessing } from './preprocessing.js';
@@ -110,7 +111,7 @@ export async function classifierFromArtifacts(src: ClassifierSource): Promise<Cl
     const notes = [...(src.metadata?.notes ?? [])];
     if (note !== undefined && !notes.includes(note)) notes.push(note);
     const metadata: ClassifierMetadata = {
-      ...(src.metadata ?? { format: ADVKIT_MODEL_FORMAT, advkitVersion: '', architecture: 'external' }),
+      ...(src.metadata ?? { format: ADVKIT_MODEL_FORMAT, advkitVersion: ADVKIT_VERSION, architecture: 'external' }),
       inputShape,
       bounds: src.bounds ?? src.metadata?.bounds ?? [0, 1],
       preprocessing: src.preprocessing ?? src.metadata?.preprocessing ?? {},

@@ -10,7 +10,7 @@ export const METADATA_FILE = 'advkit.json';
 /** Everything advkit knows about a model beyond its weights; saved as advkit.json beside model.json. */
 export interface ClassifierMetadata {
   format: typeof ADVKIT_MODEL_FORMAT;
-  /** advkit version that wrote the file (stamped when saved; '' for a model that was never saved). */
+  /** advkit version that made the model, or wrote the file (stamped again when saved). */
   advkitVersion: string;
   /** An ArchitectureName, or 'external' for a model that advkit did not build. */
   architecture: string;
