@@ -19,11 +19,10 @@ function parseIdx(bytes: Uint8Array, file: string, magic: number): { dims: numbe
   const ndims = magic & 0xff;
   const kind = magic === IDX_IMAGES_MAGIC ? 'IDX images' : 'IDX labels';
   rejectGzip(bytes, file, kind);
-  const headerSize = 4 + 4 * ndims;
-  if (bytes.length < headerSize) {
+  if (bytes.length < 4) {
     throw corrupt(
       file,
-      `is ${bytes.length} bytes, too short for a ${kind} header (${headerSize} bytes); the file is truncated.`,
+      `is ${bytes.length} bytes, too short for an IDX magic number; the file is truncated.`,
     );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -34,6 +33,13 @@ function parseIdx(bytes: Uint8Array, file: string, magic: number): { dims: numbe
     throw corrupt(
       file,
       `wrong magic number ${found}${hint}; expected ${magic} (${kind}, unsigned bytes, ${ndims} dims).`,
+    );
+  }
+  const headerSize = 4 + 4 * ndims;
+  if (bytes.length < headerSize) {
+    throw corrupt(
+      file,
+      `is ${bytes.length} bytes, too short for an ${kind} header (${headerSize} bytes); the file is truncated.`,
     );
   }
   const dims: number[] = [];
