@@ -92,7 +92,6 @@ export async function saveClassifier(
     advkitVersion: ADVKIT_VERSION,
     createdAt: extra.createdAt ?? new Date().toISOString(),
   };
-  const metadataText = JSON.stringify(metadata, null, 2) + '\n';
   const weights =
     artifacts.weightData === undefined
       ? new Uint8Array(0)
@@ -106,7 +105,7 @@ export async function saveClassifier(
   try {
     await writeFileSynced(path.join(tmp, WEIGHTS_FILE), weights);
     await writeFileSynced(path.join(tmp, 'model.json'), JSON.stringify(modelJsonFor(artifacts)));
-    await writeFileSynced(path.join(tmp, METADATA_FILE), metadataText);
+    await writeFileSynced(path.join(tmp, METADATA_FILE), JSON.stringify(metadata, null, 2) + '\n');
     if (replace) await fs.rename(target, old);
     try {
       await fs.rename(tmp, target);
