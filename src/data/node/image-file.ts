@@ -97,6 +97,8 @@ export async function writePng(
   }
   const raw = { width, height, channels: channels as 1 | 3 | 4 };
   await writeAtomically(file, async (tmp) => {
-    await sharp(pixels, { raw }).png().toFile(tmp);
+    // Without the explicit colour space sharp writes one-channel data as an RGB PNG.
+    const image = sharp(pixels, { raw });
+    await (channels === 1 ? image.toColourspace('b-w') : image).png().toFile(tmp);
   });
 }

@@ -36,7 +36,7 @@ function fakeFetch(dir: string, alter?: (b: Buffer) => Buffer): FetchLike & { ur
     const file = path.join(dir, url.split('/').at(-1) ?? '');
     if (!existsSync(file)) return new Response('no such file', { status: 404, statusText: 'Not Found' });
     const bytes = readFileSync(file);
-    return new Response(alter ? alter(bytes) : bytes);
+    return new Response(new Uint8Array(alter ? alter(bytes) : bytes));
   };
   return Object.assign(fn, { urls });
 }

@@ -1,0 +1,24 @@
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir, withDataEnv } from '../test-utils/real-data.js';
+import { resolveDataDir, userCacheDir } from './locate.js';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => cleanups.splice(0).forEach((f) => f()));
+
+describe('resolveDataDir', () => {
+  it('lists the explicit dir, then ADVKIT_DATA, then the user cache', async () => {
+    const t = tempDir();
+    cleanups.push(t.remove);
+    const dirs = await withDataEnv({ advkitData: 'rel/data', cacheHome: t.dir }, async () =>
+      resolveDataDir('given'),
+    );
+    const cache =
+      process.platform === 'win32'
+        ? path.join(t.dir, 'advkit', 'datasets')
+        : path.join(t.dir, 'advkit', 'datasets');
+    expect(dirs).toEqual([path.resolve('given'), path.resolve('rel/data'), cache]);
+    const onlyCache = await withDataEnv({ cacheHome: t.dir }, async () => [resolveDataDir(), userCacheDir()]);
+    expect(onlyCache).toEqual([[cache], cache]);
+  });
+});
