@@ -1,0 +1,36 @@
+// Browser-safe training API. The Node checkpoint store is in ./node/file-checkpoint-store.ts.
+export { AUGMENT_NAMES, randomCropFlip, type AugmentName, type CropFlipOptions } from './augment.js';
+export {
+  crc32,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  MemoryCheckpointStore,
+  type CheckpointStore,
+  type DataFingerprint,
+  type EpochMetrics,
+  type TrainingCheckpoint,
+} from './checkpoint.js';
+export { assertDataFitsClassifier, evaluateAccuracy } from './evaluate.js';
+export { crossEntropyFromLogits } from './loss.js';
+export {
+  AdamOptimizer,
+  createOptimizer,
+  OPTIMIZER_NAMES,
+  SgdOptimizer,
+  type AdamOptions,
+  type Optimizer,
+  type OptimizerConfig,
+  type OptimizerName,
+  type OptimizerState,
+  type SgdOptions,
+  type WeightDecayMode,
+} from './optimizers.js';
+export { resolveTrainOptions, type ResolvedTrainOptions, type TrainOptions } from './options.js';
+export {
+  learningRateAt,
+  SCHEDULE_NAMES,
+  validateSchedule,
+  type ScheduleConfig,
+  type ScheduleName,
+} from './schedules.js';
+export { train, type TrainHooks, type TrainProgress, type TrainResult } from './train.js';

@@ -1,0 +1,240 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { take } from '../data/dataset.js';
+import { initNodeBackend } from '../engine/node-backend.js';
+import { AdvkitError } from '../errors.js';
+import type { Classifier } from '../models/classifier.js';
+import { createClassifier } from '../models/create-classifier.js';
+import { MemoryCheckpointStore } from './checkpoint.js';
+import { allModelVariables } from './model-weights.js';
+import type { TrainOptions } from './options.js';
+import { blobDataset, tinyBatchNormCnn } from './test-utils/fixtures.js';
+import { train, type TrainProgress } from './train.js';
+
+// Conv weight gradients need the cpu backend until advkit's wasm gradient kernels are registered.
+beforeAll(async () => {
+  await initNodeBackend({ backend: 'cpu' });
+});
+
+const blobs = blobDataset({ count: 70, size: 8, classes: 4 });
+const testBlobs = { ...blobDataset({ count: 40, size: 8, classes: 4, seed: 2 }), split: 'test' };
+
+function mlp(seed = 0, hiddenSizes = [16]): Classifier {
+  return createClassifier('mlp', { inputShape: [8, 8, 1], numClasses: 4, seed, hiddenSizes });
+}
+
+function snapshot(classifier: Classifier): Float32Array[] {
+  return allModelVariables(classifier).map((v) => Float32Array.from(v.dataSync()));
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<AdvkitError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof AdvkitError) return err;
+    throw err;
+  }
+  throw new Error('expected an AdvkitError');
+}
+
+describe('train', () => {
+  it('learns, reports progress with every field, evaluates each epoch and leaks no tensor per step', async () => {
+    const classifier = mlp();
+    const reports: TrainProgress[] = [];
+    const tensorsAtStep: number[] = [];
+    const result = await train(
+      classifier,
+      blobs,
+      {
+        epochs: 3,
+        batchSize: 16,
+        optimizer: 'adam',
+        lr: 0.01,
+        seed: 1,
+        schedule: 'cosine',
+        labelSmoothing: 0.1,
+      },
+      {
+        eval: testBlobs,
+        onProgress: (p) => {
+          reports.push(p);
+          if (p.phase === 'step') tensorsAtStep.push(tf.memory().numTensors);
+        },
+      },
+    );
+    expect(result.completed).toBe(true);
+    expect(result.steps).toBe(3 * 5);
+    expect(result.epochs).toBe(3);
+    expect(result.history.map((h) => h.epoch)).toEqual([0, 1, 2]);
+    expect(result.history[2].loss).toBeLessThan(result.history[0].loss);
+    expect(result.accuracy).toBeGreaterThan(0.9);
+    expect(result.evalAccuracy).toBeGreaterThan(0.9);
+    expect(result.options.momentum).toBe(0.9); // resolved options, defaults filled in
+
+    const steps = reports.filter((p) => p.phase === 'step');
+    expect(steps.map((p) => p.step)).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+    expect(steps[6]).toMatchObject({ epoch: 1, epochs: 3, batch: 2, batchesPerEpoch: 5, totalSteps: 15 });
+    expect(steps[0].lr).toBe(0.01);
+    expect(steps[14].lr).toBeLessThan(0.001); // cosine towards 0
+    for (const p of steps) {
+      expect(p.imagesPerSecond).toBeGreaterThan(0);
+      expect(p.loss).toBeGreaterThan(0);
+      expect(p.accuracy).toBeGreaterThanOrEqual(0);
+    }
+    const epochs = reports.filter((p) => p.phase === 'epoch');
+    expect(epochs.map((p) => p.evalAccuracy)).toEqual(result.history.map((h) => h.evalAccuracy));
+    // Tensor count is stable from step to step (the first step may create lazily built state).
+    expect(new Set(tensorsAtStep.slice(1)).size).toBe(1);
+    classifier.dispose();
+  });
+
+  it('gradient accumulation over k micro-batches equals one k-times bigger batch (no batch-norm)', async () => {
+    // 70 images in steps of 36: micro-batches of 12,12,12 then 12,12,10 (the short one weighs less).
+    const opts: TrainOptions = {
+      epochs: 2,
+      batchSize: 36,
+      optimizer: 'sgd',
+      lr: 0.1,
+      momentum: 0.9,
+      seed: 4,
+    };
+    const big = mlp(3);
+    await train(big, blobs, opts);
+    const accumulated = mlp(3);
+    await train(accumulated, blobs, { ...opts, batchSize: 12, accumulate: 3 });
+    const [a, b] = [snapshot(big), snapshot(accumulated)];
+    a.forEach((w, i) => w.forEach((v, j) => expect(b[i][j]).toBeCloseTo(v, 5)));
+    big.dispose();
+    accumulated.dispose();
+  });
+
+  it('stopped mid-epoch and resumed, reaches bit-identical weights (batch-norm, augmentation, schedule)', async () => {
+    const data = blobDataset({ count: 40, size: 8, channels: 3, classes: 4, seed: 5 });
+    const cnn = (seed: number): Classifier =>
+      tinyBatchNormCnn({ inputShape: [8, 8, 3], numClasses: 4, seed });
+    const opts: TrainOptions = {
+      epochs: 2,
+      batchSize: 8,
+      accumulate: 2, // 3 steps per epoch: 16, 16, 8 images
+      optimizer: 'sgd',
+      lr: 0.05,
+      nesterov: true,
+      weightDecay: 5e-4,
+      schedule: 'onecycle',
+      labelSmoothing: 0.1,
+      augment: 'crop-flip',
+      seed: 9,
+      checkpointEvery: 2,
+    };
+    const straight = cnn(1);
+    const straightResult = await train(straight, data, opts);
+
+    // Stopped by the signal after step 4 (mid-epoch 1): the checkpoint is written on the way out.
+    const stoppedStore = new MemoryCheckpointStore();
+    const controller = new AbortController();
+    const first = cnn(1);
+    const stopped = await train(first, data, opts, {
+      checkpoint: stoppedStore,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.step === 4) controller.abort();
+      },
+    });
+    expect(stopped).toMatchObject({ completed: false, steps: 4, epochs: 1 });
+    first.dispose();
+
+    // Killed during step 5: only the periodic checkpoint of step 4 exists, step 5 is done again.
+    const crashedStore = new MemoryCheckpointStore();
+    const second = cnn(1);
+    await expect(
+      train(second, data, opts, {
+        checkpoint: crashedStore,
+        onProgress: (p) => {
+          if (p.step === 5) throw new Error('killed');
+        },
+      }),
+    ).rejects.toThrow('killed');
+    second.dispose();
+
+    for (const store of [stoppedStore, crashedStore]) {
+      // A fresh model with another init seed: every weight (moving statistics too) must come from the checkpoint.
+      const resumed = cnn(2);
+      const result = await train(
+        resumed,
+        data,
+        { ...opts, checkpointEvery: 1 },
+        { checkpoint: store, resume: true },
+      );
+      expect(result).toMatchObject({ completed: true, steps: 6, resumedFromStep: 4 });
+      const [a, b] = [snapshot(straight), snapshot(resumed)];
+      expect(b.length).toBeGreaterThan(resumed.trainableVariables().length); // moving mean/variance included
+      a.forEach((w, i) => expect(Array.from(b[i])).toEqual(Array.from(w)));
+      expect(result.history.map((h) => h.loss)).toEqual(straightResult.history.map((h) => h.loss));
+      resumed.dispose();
+    }
+    straight.dispose();
+  });
+
+  it('refuses to resume a checkpoint of another run, with every difference named', async () => {
+    const store = new MemoryCheckpointStore();
+    const opts: TrainOptions = { epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.1, seed: 1 };
+    const base = mlp();
+    await train(base, blobs, opts, { checkpoint: store });
+    base.dispose();
+
+    const other = mlp();
+    const err = await errorOf(
+      train(other, blobs, { ...opts, lr: 0.2, epochs: 2 }, { checkpoint: store, resume: true }),
+    );
+    expect(err.code).toBe('INVALID_ARGUMENT');
+    expect(err.message).toMatch(
+      /belongs to a different run: option epochs was 1, now 2; option lr was 0.1, now 0.2/,
+    );
+    const wider = mlp(0, [24]);
+    expect((await errorOf(train(wider, blobs, opts, { checkpoint: store, resume: true }))).message).toMatch(
+      /architecture options were \{"hiddenSizes":\[16\]\}, now \{"hiddenSizes":\[24\]\}; the model's weight shapes differ/,
+    );
+    expect(
+      (await errorOf(train(other, take(blobs, [0, 1, 2, 3]), opts, { checkpoint: store, resume: true })))
+        .message,
+    ).toMatch(/the data was 'blobs' \(train, 70 images.*now 'blobs' \(train, 4 images/);
+    // Only checkpointEvery may change.
+    await train(other, blobs, { ...opts, checkpointEvery: 5 }, { checkpoint: store, resume: true });
+    const empty = await errorOf(
+      train(other, blobs, opts, { checkpoint: new MemoryCheckpointStore(), resume: true }),
+    );
+    expect(empty).toMatchObject({ code: 'NOT_FOUND', message: 'No checkpoint to resume from at memory.' });
+    other.dispose();
+    wider.dispose();
+  });
+
+  it('rejects bad options and data that does not fit the model', async () => {
+    const classifier = mlp();
+    const opts: TrainOptions = { epochs: 1, batchSize: 8, optimizer: 'sgd', lr: 0.1, seed: 1 };
+    await expect(train(classifier, blobs, { ...opts, batchSize: 0 })).rejects.toThrow(
+      /'batchSize' must be a positive integer, got 0/,
+    );
+    await expect(train(classifier, blobs, { ...opts, schedule: 'step' })).rejects.toThrow(/needs 'stepSize'/);
+    const rgb = blobDataset({ count: 4, channels: 3 });
+    await expect(train(classifier, rgb, opts)).rejects.toThrow(/8x8x3 images but the model expects 8x8x1/);
+    await expect(train(classifier, blobs, opts, { resume: true })).rejects.toThrow(
+      /needs a checkpoint store/,
+    );
+    classifier.dispose();
+  });
+
+  it('an already aborted signal stops before the first step and still checkpoints', async () => {
+    const classifier = mlp();
+    const store = new MemoryCheckpointStore();
+    const result = await train(
+      classifier,
+      blobs,
+      { epochs: 1, batchSize: 8, optimizer: 'sgd', lr: 0.1, seed: 1 },
+      { signal: AbortSignal.abort(), checkpoint: store },
+    );
+    expect(result).toMatchObject({ completed: false, steps: 0, epochs: 0 });
+    expect(result.loss).toBeNaN();
+    expect(await store.read()).not.toBeNull();
+    classifier.dispose();
+  });
+});
