@@ -3,6 +3,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdvkitError } from '../../errors.js';
+import { subset } from '../subset.js';
 import { realDataRoot, tempDir, withDataEnv } from '../test-utils/real-data.js';
 import { cifarBytes } from '../test-utils/synthetic.js';
 import { loadCifar10 } from './cifar10.js';
@@ -50,6 +51,12 @@ describe('loadCifar10 on the real files', () => {
       3, 8, 8, 0, 6, 6, 1, 6, 3, 1, 0, 9, 5, 7, 9, 8, 5, 7, 8, 6,
     ]);
     expect(ds.notes?.join(' ')).toMatch(/partial test set: 1000 of the 10000/);
+    // The seeds' binary task: cat vs airplane, relabelled 0/1.
+    const binary = subset(ds, { classes: ['cat', 'airplane'], relabel: true });
+    expect(binary.classNames).toEqual(['cat', 'airplane']);
+    expect(binary.count).toBe(ds.labels.filter((l) => l === 3 || l === 0).length);
+    // test images 0 (cat), 3 (airplane), 8 (cat), 10 (airplane)
+    expect(Array.from(binary.labels.subarray(0, 4))).toEqual([0, 1, 0, 1]);
     // Test image 0 is pixel-identical to foolbox's cifar10_00_3.png.
     const png = await readImageFile(path.join(cifarDir, 'samples-foolbox', 'cifar10_00_3.png'));
     expect(png.channels).toBe(3);

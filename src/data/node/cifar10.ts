@@ -71,21 +71,17 @@ function checkCount(count: number, file: string): void {
   }
 }
 
+/** Decodes one batch at a time into the final arrays, so at most one batch's copy is alive besides them. */
 async function loadTrain(files: string[]): Promise<ImageDataset> {
-  const batches = [];
-  for (const file of files) {
+  const imageBytes = CIFAR_SIDE * CIFAR_SIDE * 3;
+  const count = files.length * BATCH_COUNT;
+  const pixels = new Uint8Array(count * imageBytes);
+  const labels = new Int32Array(count);
+  for (const [i, file] of files.entries()) {
     const batch = parseCifarBatch(await readDataFile(file), file);
     checkCount(batch.count, file);
-    batches.push(batch);
-  }
-  const count = batches.reduce((n, b) => n + b.count, 0);
-  const pixels = new Uint8Array(count * CIFAR_SIDE * CIFAR_SIDE * 3);
-  const labels = new Int32Array(count);
-  let offset = 0;
-  for (const b of batches) {
-    pixels.set(b.pixels, offset * CIFAR_SIDE * CIFAR_SIDE * 3);
-    labels.set(b.labels, offset);
-    offset += b.count;
+    pixels.set(batch.pixels, i * BATCH_COUNT * imageBytes);
+    labels.set(batch.labels, i * BATCH_COUNT);
   }
   return dataset('train', count, pixels, labels);
 }
