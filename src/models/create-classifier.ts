@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { invalidArgument } from '../errors.js';
+import { AdvkitError, invalidArgument } from '../errors.js';
 import { ADVKIT_VERSION } from '../version.js';
 import { buildArchitecture, type ArchitectureName } from './architectures/index.js';
 import { Classifier } from './classifier.js';
@@ -79,7 +79,7 @@ export async function wrapLayersModel(model: tfl.LayersModel, opts: WrapModelOpt
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(a) };
     }),
   );
-  if (artifacts === undefined) throw invalidArgument('The model could not be serialized.');
+  if (artifacts === undefined) throw new AdvkitError('INTERNAL', 'The model produced no artifacts when serialized.');
   const classifier = await classifierFromArtifacts({ artifacts, ...opts, source: `model '${model.name}'` });
   model.dispose();
   return classifier;

@@ -80,8 +80,11 @@ describe('architectures', () => {
     const b = weightsOf(5);
     const c = weightsOf(6);
     expect(a.length).toBe(b.length);
-    a.forEach((w, i) => expect(w).toEqual(b[i]));
-    expect(a[0]).not.toEqual(c[0]);
+    // Byte comparison: vitest's deep equality is slow on million-element arrays.
+    const same = (x: Float32Array, y: Float32Array): boolean =>
+      Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength));
+    a.forEach((w, i) => expect(same(w, b[i])).toBe(true));
+    expect(same(a[0], c[0])).toBe(false);
     // Layers get distinct seeds: conv1 and conv2 kernels are not the same draws.
     expect(Array.from(a[0].slice(0, 8))).not.toEqual(Array.from(a[2].slice(0, 8)));
   });

@@ -86,6 +86,14 @@ describe('GraphModel loading', () => {
     });
     expect(tf.memory().numTensors).toBe(before);
 
+    // Attacks differentiate through graph models too: d(sum of logits)/dx = row sums of W.
+    tf.tidy(() => {
+      const x = tf.randomUniform([1, 2, 2, 3], 0, 1, 'float32', 7);
+      const g = tf.grad((input: tf.Tensor) => tf.sum(c.logits(tf.reshape(input, [1, 2, 2, 3]))))(x).dataSync();
+      for (let i = 0; i < 12; i++) expect(g[i]).toBeCloseTo(W[3 * i] + W[3 * i + 1] + W[3 * i + 2], 5);
+    });
+    expect(tf.memory().numTensors).toBe(before);
+
     // A graph classifier saves and loads again, keeping its note.
     const copy = path.join(root, 'copy');
     await saveClassifier(c, copy);
