@@ -63,7 +63,7 @@ export function validatePreprocessing(p: Preprocessing, channels: number): Prepr
 }
 
 /** True when the preprocessing does nothing (so logits() can skip it). */
-export function isIdentityPreprocessing(p: Preprocessing): boolean {
+function isIdentityPreprocessing(p: Preprocessing): boolean {
   return (
     (p.scale === undefined || p.scale === 1) &&
     (p.mean === undefined || p.mean.every((v) => v === 0)) &&
