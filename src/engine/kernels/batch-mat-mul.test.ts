@@ -1,0 +1,46 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../../util/rng.js';
+import { randomValues, relativeError, runOn, startWasmWithAdvkitKernels } from './test-utils/wasm-vs-cpu.js';
+
+beforeAll(startWasmWithAdvkitKernels);
+
+const CASES: { a: number[]; b: number[] }[] = [
+  { a: [5, 7], b: [7, 3] },
+  { a: [1, 40], b: [40, 300] },
+  { a: [300, 20], b: [20, 6] },
+  { a: [3, 4, 6], b: [3, 6, 5] },
+  { a: [2, 3, 4, 6], b: [6, 5] },
+  { a: [4, 6], b: [2, 6, 5] },
+];
+
+function transposedShape(shape: number[], flag: boolean): number[] {
+  if (!flag) return shape;
+  const s = shape.slice();
+  [s[s.length - 2], s[s.length - 1]] = [s[s.length - 1], s[s.length - 2]];
+  return s;
+}
+
+describe('BatchMatMul on wasm equals cpu for every transpose flag', () => {
+  for (const c of CASES) {
+    for (const [ta, tb] of [
+      [false, false],
+      [false, true],
+      [true, false],
+      [true, true],
+    ] as const) {
+      it(`a ${c.a.join('x')} b ${c.b.join('x')} transposeA=${ta} transposeB=${tb}`, async () => {
+        const rng = new Rng(c.a.length * 100 + c.b[0]);
+        const aShape = transposedShape(c.a, ta);
+        const bShape = transposedShape(c.b, tb);
+        const av = randomValues(rng, aShape);
+        const bv = randomValues(rng, bShape);
+        const run = () => tf.matMul(tf.tensor(av, aShape), tf.tensor(bv, bShape), ta, tb);
+        const [wasm] = await runOn('wasm', run);
+        const [cpu] = await runOn('cpu', run);
+        expect(wasm.shape).toEqual(cpu.shape);
+        expect(relativeError(wasm.values, cpu.values)).toBeLessThan(1e-5);
+      });
+    }
+  }
+});

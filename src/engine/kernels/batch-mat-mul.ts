@@ -1,0 +1,109 @@
+import { broadcast_util, util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { AdvkitError } from '../../errors.js';
+import { input } from './kernel-attrs.js';
+import { WasmOps, type StockKernels } from './wasm-ops.js';
+
+/**
+ * BatchMatMul whose every product runs on the stock kernel's fast path (XNNPACK, rank 2, no transpose flags).
+ * The stock kernel computes transposed operands and batches of more than one matrix with a scalar loop 10-50x
+ * slower, and the dense-layer gradients ask for exactly those (dy·W^T, x^T·dy). Transposes are done explicitly
+ * (moving the cheaper side: A·B^T = (B·A^T)^T when B is large), and batches run matrix by matrix.
+ */
+export function makeBatchMatMul(stock: StockKernels): KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const ops = new WasmOps(backend as BackendWasm, stock);
+    const a = input('BatchMatMul', inputs, 'a');
+    const b = input('BatchMatMul', inputs, 'b');
+    const transposeA = attrs?.transposeA === true;
+    const transposeB = attrs?.transposeB === true;
+    if (a.dtype !== 'float32' || b.dtype !== 'float32') {
+      throw new AdvkitError(
+        'UNSUPPORTED',
+        `BatchMatMul on wasm supports float32 only, got ${a.dtype} and ${b.dtype}.`,
+      );
+    }
+    const aRank = a.shape.length;
+    const bRank = b.shape.length;
+    const m = transposeA ? a.shape[aRank - 1] : a.shape[aRank - 2];
+    const k = transposeA ? a.shape[aRank - 2] : a.shape[aRank - 1];
+    const kB = transposeB ? b.shape[bRank - 1] : b.shape[bRank - 2];
+    const n = transposeB ? b.shape[bRank - 2] : b.shape[bRank - 1];
+    if (k !== kB) {
+      throw new AdvkitError(
+        'INVALID_ARGUMENT',
+        `matMul: inner dimensions ${k} and ${kB} of shapes [${a.shape}] and [${b.shape}] ` +
+          `(transposeA=${transposeA}, transposeB=${transposeB}) must match.`,
+      );
+    }
+    const outerA = a.shape.slice(0, -2);
+    const outerB = b.shape.slice(0, -2);
+    const outer = broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+    const batchA = util.sizeFromShape(outerA);
+    const batchB = util.sizeFromShape(outerB);
+    const batch = Math.max(batchA, batchB);
+    const outShape = [...outer, m, n];
+    const a3 = ops.reshape(a, [batchA, a.shape[aRank - 2], a.shape[aRank - 1]]);
+    const b3 = ops.reshape(b, [batchB, b.shape[bRank - 2], b.shape[bRank - 1]]);
+    let result: TensorInfo;
+    if (batch === 1) {
+      const a2 = ops.reshape(a3, a3.shape.slice(1));
+      const b2 = ops.reshape(b3, b3.shape.slice(1));
+      const product = matMul2d(ops, a2, b2, transposeA, transposeB);
+      result = ops.reshape(product, outShape);
+      ops.dispose(a2, b2, product);
+    } else {
+      result = ops.backend.makeOutput(outShape, 'float32');
+      for (let i = 0; i < batch; i++) {
+        const ai = ops.slice(a3, [batchA === 1 ? 0 : i, 0, 0], [1, a3.shape[1], a3.shape[2]]);
+        const bi = ops.slice(b3, [batchB === 1 ? 0 : i, 0, 0], [1, b3.shape[1], b3.shape[2]]);
+        const a2 = ops.reshape(ai, ai.shape.slice(1));
+        const b2 = ops.reshape(bi, bi.shape.slice(1));
+        const product = matMul2d(ops, a2, b2, transposeA, transposeB);
+        ops.heap(result).set(ops.heap(product), i * m * n);
+        ops.dispose(ai, bi, a2, b2, product);
+      }
+    }
+    ops.dispose(a3, b3);
+    return result;
+  };
+}
+
+function size(t: TensorInfo): number {
+  return util.sizeFromShape(t.shape);
+}
+
+/** op(A)·op(B) for rank-2 operands, using only non-transposed products and explicit transposes. */
+function matMul2d(
+  ops: WasmOps,
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+): TensorInfo {
+  const outSize = (transposeA ? a.shape[1] : a.shape[0]) * (transposeB ? b.shape[0] : b.shape[1]);
+  const t = (x: TensorInfo): TensorInfo => ops.transpose(x, [1, 0]);
+  const viaOperands = (): TensorInfo => {
+    const left = transposeA ? t(a) : a;
+    const right = transposeB ? t(b) : b;
+    const out = ops.matMul(left, right);
+    if (left !== a) ops.dispose(left);
+    if (right !== b) ops.dispose(right);
+    return out;
+  };
+  // (op(A)·op(B))^T = op(B)^T·op(A)^T: transposing the flags costs a transpose of the (maybe smaller) result.
+  const viaResult = (): TensorInfo => {
+    const left = transposeB ? b : t(b);
+    const right = transposeA ? a : t(a);
+    const productT = ops.matMul(left, right);
+    const out = t(productT);
+    if (left !== b) ops.dispose(left);
+    if (right !== a) ops.dispose(right);
+    ops.dispose(productT);
+    return out;
+  };
+  if (!transposeA && !transposeB) return ops.matMul(a, b);
+  const costOperands = (transposeA ? size(a) : 0) + (transposeB ? size(b) : 0);
+  const costResult = outSize + (transposeB ? 0 : size(b)) + (transposeA ? 0 : size(a));
+  return costOperands <= costResult ? viaOperands() : viaResult();
+}
