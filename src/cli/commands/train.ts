@@ -1,0 +1,362 @@
+import type { Command } from 'commander';
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { initNodeBackend } from '../../engine/node-backend.js';
+import { FileCheckpointStore, loadDataset, saveClassifier } from '../../node.js';
+import {
+  ARCHITECTURES,
+  AUGMENT_NAMES,
+  OPTIMIZER_NAMES,
+  SCHEDULE_NAMES,
+  createClassifier,
+  evaluateAccuracy,
+  isArchitectureName,
+  subset,
+  train,
+  type ImageDataset,
+  type TrainOptions,
+  type TrainProgress,
+} from '../../index.js';
+import { AdvkitError, invalidArgument } from '../../errors.js';
+import { nonNegativeInt, numberInRange, oneOf, parseNumber, positiveInt } from '../parse-options.js';
+import { createProgressLine } from '../progress.js';
+import type { CliIo } from '../main.js';
+
+interface TrainCliOptions {
+  data: string;
+  dataDir?: string;
+  arch: string;
+  out: string;
+  classes?: string;
+  n?: number;
+  evalSplit: 'test' | 'none';
+  epochs: number;
+  batchSize: number;
+  optimizer: TrainOptions['optimizer'];
+  lr: number;
+  momentum?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+  weightDecayMode?: 'coupled' | 'decoupled';
+  schedule?: TrainOptions['schedule'];
+  stepSize?: number;
+  gamma?: number;
+  milestones?: string;
+  warmupEpochs?: number;
+  labelSmoothing?: number;
+  augment?: TrainOptions['augment'];
+  accumulate?: number;
+  seed: number;
+  checkpointDir?: string;
+  checkpointEvery?: number;
+  resume?: boolean;
+  hidden?: string;
+  batchNorm?: boolean;
+  dropout?: number;
+  depth?: number;
+  widen?: number;
+  mean?: string;
+  std?: string;
+  backend?: string;
+  json?: boolean;
+}
+
+export function registerTrainCommand(program: Command, io: CliIo): void {
+  program
+    .command('train')
+    .description(
+      'Train a classifier from a built-in architecture on a dataset and save it with its metadata. ' +
+        'Checkpoints are written atomically; after a kill, the same command with --resume continues to the ' +
+        'same weights as an uninterrupted run.',
+    )
+    .requiredOption('--data <name>', 'dataset: mnist, fashion-mnist, cifar10, or an image folder')
+    .requiredOption('--arch <name>', `architecture: ${ARCHITECTURES.join(', ')}`)
+    .requiredOption('--out <dir>', 'where to write the trained model')
+    .option('--data-dir <dir>', 'where dataset files are (default: $ADVKIT_DATA, then the user cache)')
+    .option(
+      '--classes <list>',
+      'train on these classes only (names or indices, comma-separated), relabelled 0..k-1',
+    )
+    .option('--n <count>', 'train on a seeded random subset of this many images', positiveInt('--n'))
+    .option(
+      '--eval-split <split>',
+      'evaluate after each epoch on: test or none',
+      oneOf('--eval-split', ['test', 'none'] as const),
+      'test',
+    )
+    .option('--epochs <n>', 'epochs', positiveInt('--epochs'), 3)
+    .option(
+      '--batch-size <n>',
+      'images per step (per micro-batch with --accumulate)',
+      positiveInt('--batch-size'),
+      128,
+    )
+    .option(
+      '--optimizer <name>',
+      `optimizer: ${OPTIMIZER_NAMES.join(', ')}`,
+      oneOf('--optimizer', OPTIMIZER_NAMES),
+      'adam',
+    )
+    .option(
+      '--lr <rate>',
+      'learning rate (peak rate for onecycle)',
+      numberInRange('--lr', 0, 100, { exclusiveMin: true }),
+      1e-3,
+    )
+    .option('--momentum <m>', 'SGD momentum (default 0.9)', numberInRange('--momentum', 0, 1))
+    .option('--nesterov', 'SGD with Nesterov momentum')
+    .option('--weight-decay <wd>', 'weight decay (default 0)', numberInRange('--weight-decay', 0, 1))
+    .option(
+      '--weight-decay-mode <mode>',
+      'coupled (L2 in the gradient) or decoupled (SGDW/AdamW)',
+      oneOf('--weight-decay-mode', ['coupled', 'decoupled'] as const),
+    )
+    .option(
+      '--schedule <name>',
+      `learning-rate schedule: ${SCHEDULE_NAMES.join(', ')}`,
+      oneOf('--schedule', SCHEDULE_NAMES),
+    )
+    .option('--step-size <epochs>', "'step' schedule: decay every this many epochs", parseNumber)
+    .option(
+      '--gamma <factor>',
+      "'step' schedule: decay factor (default 0.1)",
+      numberInRange('--gamma', 0, 1, { exclusiveMin: true }),
+    )
+    .option('--milestones <epochs>', "'step' schedule: comma-separated epochs at which to decay")
+    .option(
+      '--warmup-epochs <epochs>',
+      "'cosine' schedule: linear warm-up length",
+      numberInRange('--warmup-epochs', 0, 1e6),
+    )
+    .option(
+      '--label-smoothing <eps>',
+      'label smoothing in [0, 1)',
+      numberInRange('--label-smoothing', 0, 0.999),
+    )
+    .option(
+      '--augment <name>',
+      `data augmentation: ${AUGMENT_NAMES.join(', ')}`,
+      oneOf('--augment', AUGMENT_NAMES),
+    )
+    .option(
+      '--accumulate <k>',
+      'accumulate gradients over k micro-batches per step',
+      positiveInt('--accumulate'),
+    )
+    .option(
+      '--seed <seed>',
+      'seed for initialization, data order and augmentation',
+      nonNegativeInt('--seed'),
+      0,
+    )
+    .option('--checkpoint-dir <dir>', 'checkpoint directory (default: <out>.checkpoint)')
+    .option(
+      '--checkpoint-every <steps>',
+      'also checkpoint every N steps (default: each epoch end)',
+      nonNegativeInt('--checkpoint-every'),
+    )
+    .option('--resume', 'continue from the checkpoint of an interrupted run with the same options')
+    .option('--hidden <sizes>', "'mlp': hidden layer sizes, comma-separated (default 256,256)")
+    .option('--batch-norm', "'cifar-cnn': batch normalization after each convolution")
+    .option('--dropout <rate>', "'cifar-cnn': dropout rate", numberInRange('--dropout', 0, 0.99))
+    .option('--depth <n>', "'wide-resnet': depth (6n+4)", positiveInt('--depth'))
+    .option('--widen <k>', "'wide-resnet': widen factor", positiveInt('--widen'))
+    .option('--mean <values>', 'per-channel mean subtracted inside the model (comma-separated, [0,1] scale)')
+    .option('--std <values>', 'per-channel std divided inside the model (comma-separated, [0,1] scale)')
+    .option('--backend <name>', 'compute backend: wasm, cpu, tensorflow (default: best available)')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: TrainCliOptions) => {
+      if (!isArchitectureName(opts.arch)) {
+        throw invalidArgument(
+          `Unknown architecture '${opts.arch}'. Expected one of: ${ARCHITECTURES.join(', ')}.`,
+        );
+      }
+      const trainOptions = toTrainOptions(opts);
+      const architectureOptions = toArchitectureOptions(opts);
+      const checkpointDir = path.resolve(opts.checkpointDir ?? `${opts.out}.checkpoint`);
+      if (opts.resume && !existsSync(checkpointDir)) {
+        throw new AdvkitError(
+          'NOT_FOUND',
+          `--resume: no checkpoint directory at ${checkpointDir}. Run without --resume to start.`,
+        );
+      }
+      const backend = await initNodeBackend({ backend: opts.backend });
+
+      const trainData = selectData(
+        await loadDataset(opts.data, { split: 'train', dir: opts.dataDir }),
+        opts,
+        true,
+      );
+      const evalData =
+        opts.evalSplit === 'none'
+          ? undefined
+          : selectData(await loadDataset(opts.data, { split: 'test', dir: opts.dataDir }), opts, false);
+      for (const note of [...(trainData.notes ?? []), ...(evalData?.notes ?? [])])
+        io.stderr(`note: ${note}\n`);
+
+      const classifier = createClassifier(opts.arch, {
+        inputShape: [trainData.height, trainData.width, trainData.channels],
+        classNames: trainData.classNames,
+        seed: opts.seed,
+        dataset: opts.data,
+        preprocessing: toPreprocessing(opts),
+        ...architectureOptions,
+      });
+      const abort = new AbortController();
+      const onSigint = (): void => abort.abort();
+      process.once('SIGINT', onSigint);
+      const progress = createProgressLine(
+        'epoch {epoch} [{bar}] {value}/{total} | loss {loss} | acc {acc} | {ips} img/s | lr {lr}',
+        io.stderr,
+      );
+      try {
+        io.stderr(
+          `training ${opts.arch} on ${trainData.name} (${trainData.count} images, backend ${backend}); checkpoints in ${checkpointDir}\n`,
+        );
+        const result = await train(classifier, trainData, trainOptions, {
+          onProgress: (p) => reportProgress(progress, p),
+          signal: abort.signal,
+          checkpoint: new FileCheckpointStore(checkpointDir),
+          resume: opts.resume ?? false,
+          eval: evalData,
+        });
+        progress.stop();
+        if (!result.completed) {
+          io.stderr(`stopped at step ${result.steps}; run the same command with --resume to continue.\n`);
+          const err = new Error('interrupted');
+          err.name = 'AbortError';
+          throw err;
+        }
+        const testAccuracy = evalData ? await evaluateAccuracy(classifier, evalData) : undefined;
+        const metrics: Record<string, number> = { trainLoss: result.loss, trainAccuracy: result.accuracy };
+        if (testAccuracy !== undefined) metrics.testAccuracy = testAccuracy;
+        await saveClassifier(classifier, opts.out, {
+          dataset: opts.data,
+          metrics,
+          training: {
+            ...result.options,
+            architectureOptions,
+            steps: result.steps,
+            seconds: result.seconds,
+            backend,
+            trainImages: trainData.count,
+            evalImages: evalData?.count,
+            command: reproduceCommand(opts),
+          },
+          seed: opts.seed,
+        });
+        const summary = {
+          out: path.resolve(opts.out),
+          backend,
+          steps: result.steps,
+          seconds: result.seconds,
+          metrics,
+        };
+        if (opts.json) io.stdout(JSON.stringify(summary, null, 2) + '\n');
+        else {
+          io.stdout(
+            `saved ${summary.out}: train accuracy ${(100 * result.accuracy).toFixed(2)}%` +
+              (testAccuracy !== undefined
+                ? `, test accuracy ${(100 * testAccuracy).toFixed(2)}% (${evalData?.count} images)`
+                : '') +
+              ` in ${result.seconds.toFixed(0)} s\n`,
+          );
+        }
+      } finally {
+        progress.stop();
+        process.removeListener('SIGINT', onSigint);
+        classifier.dispose();
+      }
+    });
+}
+
+function reportProgress(progress: ReturnType<typeof createProgressLine>, p: TrainProgress): void {
+  const fields = {
+    epoch: `${p.epoch + 1}/${p.epochs}`,
+    loss: p.loss.toFixed(4),
+    acc: `${(100 * p.accuracy).toFixed(1)}%`,
+    ips: p.imagesPerSecond.toFixed(0),
+    lr: p.lr.toPrecision(3),
+  };
+  if (p.phase === 'epoch') {
+    progress.stop();
+    const evalText = p.evalAccuracy !== undefined ? `, test acc ${(100 * p.evalAccuracy).toFixed(2)}%` : '';
+    progress.log(
+      `epoch ${fields.epoch}: loss ${fields.loss}, train acc ${fields.acc}${evalText}, ${fields.ips} img/s`,
+    );
+    return;
+  }
+  if (p.batch === 1 || p.batch === 0) progress.start(p.batchesPerEpoch, fields);
+  progress.update(p.batch, fields);
+}
+
+function selectData(ds: ImageDataset, opts: TrainCliOptions, isTrain: boolean): ImageDataset {
+  let out = ds;
+  if (opts.classes !== undefined) {
+    const classes = opts.classes
+      .split(',')
+      .map((c) => c.trim())
+      .filter((c) => c !== '');
+    out = subset(out, { classes: classes.map((c) => (/^\d+$/.test(c) ? Number(c) : c)), relabel: true });
+  }
+  if (isTrain && opts.n !== undefined && opts.n < out.count)
+    out = subset(out, { count: opts.n, seed: opts.seed });
+  return out;
+}
+
+function parseList(name: string, value: string): number[] {
+  const items = value.split(',').map((s) => Number(s.trim()));
+  if (items.length === 0 || items.some((v) => !Number.isFinite(v))) {
+    throw invalidArgument(`${name} must be a comma-separated list of numbers, got '${value}'.`);
+  }
+  return items;
+}
+
+function toTrainOptions(o: TrainCliOptions): TrainOptions {
+  const t: TrainOptions = {
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    optimizer: o.optimizer,
+    lr: o.lr,
+    seed: o.seed,
+  };
+  if (o.momentum !== undefined) t.momentum = o.momentum;
+  if (o.nesterov) t.nesterov = true;
+  if (o.weightDecay !== undefined) t.weightDecay = o.weightDecay;
+  if (o.weightDecayMode !== undefined) t.weightDecayMode = o.weightDecayMode;
+  if (o.schedule !== undefined) t.schedule = o.schedule;
+  if (o.stepSize !== undefined) t.stepSize = o.stepSize;
+  if (o.gamma !== undefined) t.gamma = o.gamma;
+  if (o.milestones !== undefined) t.milestones = parseList('--milestones', o.milestones);
+  if (o.warmupEpochs !== undefined) t.warmupEpochs = o.warmupEpochs;
+  if (o.labelSmoothing !== undefined) t.labelSmoothing = o.labelSmoothing;
+  if (o.augment !== undefined) t.augment = o.augment;
+  if (o.accumulate !== undefined) t.accumulate = o.accumulate;
+  if (o.checkpointEvery !== undefined) t.checkpointEvery = o.checkpointEvery;
+  return t;
+}
+
+function toArchitectureOptions(o: TrainCliOptions): Record<string, unknown> {
+  const a: Record<string, unknown> = {};
+  if (o.hidden !== undefined) a.hiddenSizes = parseList('--hidden', o.hidden);
+  if (o.batchNorm) a.batchNorm = true;
+  if (o.dropout !== undefined) a.dropout = o.dropout;
+  if (o.depth !== undefined) a.depth = o.depth;
+  if (o.widen !== undefined) a.widenFactor = o.widen;
+  return a;
+}
+
+function toPreprocessing(o: TrainCliOptions): { mean?: number[]; std?: number[] } {
+  const p: { mean?: number[]; std?: number[] } = {};
+  if (o.mean !== undefined) p.mean = parseList('--mean', o.mean);
+  if (o.std !== undefined) p.std = parseList('--std', o.std);
+  return p;
+}
+
+/** The command line that reproduces this model (recorded in its metadata). */
+function reproduceCommand(o: TrainCliOptions): string {
+  return (
+    ['advkit', ...process.argv.slice(2)].filter((a) => a !== '--resume').join(' ') ||
+    `advkit train --data ${o.data}`
+  );
+}

@@ -1,0 +1,11 @@
+/**
+ * advkit's browser-safe core: nothing here imports Node built-ins, so bundlers can ship it to a page.
+ * Node-only pieces (files, downloads, checkpoints on disk, the Node backend set-up) are in 'advkit/node'.
+ */
+export { AdvkitError, isUserError, type ErrorCode } from './errors.js';
+export { ADVKIT_VERSION } from './version.js';
+export { Rng } from './util/rng.js';
+export { BACKEND_NAMES, activateBackend, parseBackendName, type BackendName } from './engine/backend.js';
+export * from './data/index.js';
+export * from './models/index.js';
+export * from './train/index.js';

@@ -1,0 +1,6 @@
+/** advkit for Node: everything in the core plus files, downloads, on-disk checkpoints and the backend set-up. */
+export * from './index.js';
+export { initNodeBackend, type NodeBackendOptions } from './engine/node-backend.js';
+export * from './data/node/index.js';
+export * from './models/node/index.js';
+export * from './train/node/file-checkpoint-store.js';
