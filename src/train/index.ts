@@ -34,3 +34,4 @@ export {
   type ScheduleName,
 } from './schedules.js';
 export { train, type TrainHooks, type TrainProgress, type TrainResult } from './train.js';
+export { trainingMetadata } from './training-metadata.js';

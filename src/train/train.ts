@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { batchIndices } from '../data/batching.js';
 import { toTensors, type ImageDataset } from '../data/dataset.js';
-import { AdvkitError } from '../errors.js';
+import { AdvkitError, invalidArgument } from '../errors.js';
 import type { Classifier } from '../models/classifier.js';
 import { Rng } from '../util/rng.js';
 import { randomCropFlip } from './augment.js';
@@ -103,7 +103,7 @@ export async function train(
   assertDataFitsClassifier(classifier, data);
   if (hooks.eval !== undefined) assertDataFitsClassifier(classifier, hooks.eval);
   if (hooks.resume === true && hooks.checkpoint === undefined) {
-    throw new AdvkitError('INVALID_ARGUMENT', 'Resuming needs a checkpoint store (hooks.checkpoint).');
+    throw invalidArgument('Resuming needs a checkpoint store (hooks.checkpoint).');
   }
   const weights = allModelVariables(classifier);
   const variables = classifier.trainableVariables();
