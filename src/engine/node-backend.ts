@@ -4,6 +4,8 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { activateBackend, parseBackendName, type BackendName } from './backend.js';
+import { registerWasmGradientKernels } from './kernels/register-wasm-gradients.js';
+import { resolveThreadCount, useThreadedWasm } from './wasm-threads-node.js';
 
 const require = createRequire(import.meta.url);
 
@@ -14,6 +16,13 @@ function pointWasmAtPackageFiles(): void {
   const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
   setWasmPaths(dir + path.sep);
   wasmPathsSet = true;
+}
+
+/** wasm with advkit's gradient kernels and, when more than one thread is asked for, the threaded build. */
+function prepareWasm(threads: number): void {
+  pointWasmAtPackageFiles();
+  registerWasmGradientKernels();
+  useThreadedWasm(threads);
 }
 
 async function tryLoadTfjsNode(): Promise<boolean> {
@@ -31,23 +40,28 @@ async function tryLoadTfjsNode(): Promise<boolean> {
 export interface NodeBackendOptions {
   /** Explicit choice; otherwise ADVKIT_BACKEND; otherwise tensorflow if installed, then wasm, then cpu. */
   backend?: string;
+  /** Threads for wasm; otherwise ADVKIT_THREADS; otherwise the number of cores. */
+  threads?: number;
 }
 
 /**
  * Start the tfjs backend for Node. Default order: tfjs-node (if the user installed it), wasm, cpu.
+ * On wasm, advkit's fast gradient kernels are registered and both cores are used when available.
  * Returns the name of the backend in use.
  */
 export async function initNodeBackend(options: NodeBackendOptions = {}): Promise<BackendName> {
   const requested = options.backend ?? process.env.ADVKIT_BACKEND;
+  const threads = (): number => options.threads ?? resolveThreadCount();
   if (requested !== undefined && requested !== '') {
     const name = parseBackendName(requested);
     if (name === 'tensorflow') await tryLoadTfjsNode();
-    if (name === 'wasm') pointWasmAtPackageFiles();
+    if (name === 'wasm') prepareWasm(threads());
     return activateBackend(name);
   }
   if (await tryLoadTfjsNode()) return activateBackend('tensorflow');
-  pointWasmAtPackageFiles();
+  const wasmThreads = threads();
   try {
+    prepareWasm(wasmThreads);
     return await activateBackend('wasm');
   } catch {
     return activateBackend('cpu');
