@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-check/', 'node_modules/', 'models/', 'coverage/'] },
+  { ignores: ['dist/', 'dist-check/', 'node_modules/', 'models/', 'coverage/', '.advkit-tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -11,7 +11,15 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bin/**/*.js', 'bench/**/*.mjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    // Plain-JS entry points and bench scripts run in Node.
+    files: ['bin/**/*.js', 'bench/**/*.mjs', 'bench/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['process', 'console', 'performance', 'setTimeout', 'clearTimeout', 'URL', 'Buffer'].map((g) => [
+          g,
+          'readonly',
+        ]),
+      ),
+    },
   },
 );

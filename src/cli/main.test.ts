@@ -22,7 +22,10 @@ async function run(...args: string[]): Promise<Run> {
 }
 
 const sharedRoot = path.dirname(realDataRoot());
-const darknetDir = path.join(process.env.ADVKIT_MODELS ?? path.join(sharedRoot, 'models'), 'darknet-tiny-imagenet');
+const darknetDir = path.join(
+  process.env.ADVKIT_MODELS ?? path.join(sharedRoot, 'models'),
+  'darknet-tiny-imagenet',
+);
 
 let tmp: string;
 beforeAll(() => {
@@ -66,7 +69,10 @@ describe('advkit CLI', () => {
   it('predicts MNIST digits with the bundled model on defaults', async () => {
     const r = await run('predict', '--json', '--n', '50');
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { predictions: { top: { confidence: number }[] }[]; accuracy: number };
+    const out = JSON.parse(r.stdout) as {
+      predictions: { top: { confidence: number }[] }[];
+      accuracy: number;
+    };
     expect(out.predictions).toHaveLength(50);
     expect(out.predictions[0].top).toHaveLength(3);
     expect(out.accuracy).toBeGreaterThanOrEqual(0.96);
