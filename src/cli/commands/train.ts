@@ -11,6 +11,7 @@ import {
   createClassifier,
   evaluateAccuracy,
   isArchitectureName,
+  trainingMetadata,
   subset,
   train,
   type ImageDataset,
@@ -43,6 +44,11 @@ interface TrainCliOptions {
   gamma?: number;
   milestones?: string;
   warmupEpochs?: number;
+  minLr?: number;
+  pctStart?: number;
+  anneal?: 'cos' | 'linear';
+  beta1?: number;
+  beta2?: number;
   labelSmoothing?: number;
   augment?: TrainOptions['augment'];
   accumulate?: number;
@@ -228,22 +234,17 @@ export function registerTrainCommand(program: Command, io: CliIo): void {
           throw err;
         }
         const testAccuracy = evalData ? await evaluateAccuracy(classifier, evalData) : undefined;
-        const metrics: Record<string, number> = { trainLoss: result.loss, trainAccuracy: result.accuracy };
-        if (testAccuracy !== undefined) metrics.testAccuracy = testAccuracy;
+        const recorded = trainingMetadata(result, trainData, {
+          backend,
+          ...(testAccuracy !== undefined && evalData
+            ? { test: { accuracy: testAccuracy, count: evalData.count } }
+            : {}),
+        });
+        const metrics = recorded.metrics ?? {};
         await saveClassifier(classifier, opts.out, {
+          ...recorded,
           dataset: opts.data,
-          metrics,
-          training: {
-            ...result.options,
-            architectureOptions,
-            steps: result.steps,
-            seconds: result.seconds,
-            backend,
-            trainImages: trainData.count,
-            evalImages: evalData?.count,
-            command: reproduceCommand(opts),
-          },
-          seed: opts.seed,
+          training: { ...recorded.training, trainImages: trainData.count, command: reproduceCommand() },
         });
         const summary = {
           out: path.resolve(opts.out),
@@ -329,6 +330,11 @@ function toTrainOptions(o: TrainCliOptions): TrainOptions {
   if (o.gamma !== undefined) t.gamma = o.gamma;
   if (o.milestones !== undefined) t.milestones = parseList('--milestones', o.milestones);
   if (o.warmupEpochs !== undefined) t.warmupEpochs = o.warmupEpochs;
+  if (o.minLr !== undefined) t.minLr = o.minLr;
+  if (o.pctStart !== undefined) t.pctStart = o.pctStart;
+  if (o.anneal !== undefined) t.anneal = o.anneal;
+  if (o.beta1 !== undefined) t.beta1 = o.beta1;
+  if (o.beta2 !== undefined) t.beta2 = o.beta2;
   if (o.labelSmoothing !== undefined) t.labelSmoothing = o.labelSmoothing;
   if (o.augment !== undefined) t.augment = o.augment;
   if (o.accumulate !== undefined) t.accumulate = o.accumulate;
@@ -354,9 +360,6 @@ function toPreprocessing(o: TrainCliOptions): { mean?: number[]; std?: number[] 
 }
 
 /** The command line that reproduces this model (recorded in its metadata). */
-function reproduceCommand(o: TrainCliOptions): string {
-  return (
-    ['advkit', ...process.argv.slice(2)].filter((a) => a !== '--resume').join(' ') ||
-    `advkit train --data ${o.data}`
-  );
+function reproduceCommand(): string {
+  return ['advkit', ...process.argv.slice(2).filter((a) => a !== '--resume')].join(' ');
 }
