@@ -1,12 +1,17 @@
-import type { KernelFunc } from '@tensorflow/tfjs-core';
+import type { backend_util, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { convAttrs, convInfo, input, shape4 } from './kernel-attrs.js';
 import { WasmOps, type StockKernels } from './wasm-ops.js';
 
 const NAME = 'Conv2DBackpropFilter';
+/** Up to this many input channels the transposed im2col (KH*KW*Cin rows) stays small enough to build. */
+const IM2COL_MAX_CHANNELS = 4;
 
 /**
- * Filter gradient of conv2d as one forward convolution with batch and channels swapped:
+ * Filter gradient of conv2d, two exact strategies picked per shape:
+ * - few input channels (first layers): one matrix product colsT[KH*KW*Cin, N*OH*OW] x dy[N*OH*OW, Cout], with
+ *   the transposed im2col built directly (small, since Cin is) and dy used as it lies;
+ * - otherwise one forward convolution with batch and channels swapped:
  * dW[kh,kw,ci,co] = sum_{n,oh,ow} x[n, oh*s + kh*d - pad, ow*s + kw*d - pad, ci] * dy[n,oh,ow,co]
  * is the convolution of x^T [Cin, H, W, N] (N as channels) with dy^T [OH, OW, N, Cout] as the filter, whose
  * stride is the forward dilation and whose dilation is the forward stride. Output [Cin, KH, KW, Cout] is then
@@ -20,6 +25,7 @@ export function makeConv2dBackpropFilter(stock: StockKernels): KernelFunc {
     const a = convAttrs(NAME, attrs);
     const filterShape = shape4(NAME, 'filterShape', attrs?.filterShape);
     const info = convInfo(shape4(NAME, 'x', x.shape), filterShape, a, false);
+    if (info.inChannels <= IM2COL_MAX_CHANNELS) return viaIm2col(ops, x, dy, info);
     const [kh, kw, cin, cout] = filterShape;
     const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
     const { top, left } = info.padInfo;
@@ -47,4 +53,46 @@ export function makeConv2dBackpropFilter(stock: StockKernels): KernelFunc {
     ops.dispose(xT, dyT, gradT);
     return out;
   };
+}
+
+function viaIm2col(ops: WasmOps, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  const { filterHeight: kh, filterWidth: kw, inChannels: cin, outChannels: cout } = info;
+  const positions = info.batchSize * info.outHeight * info.outWidth;
+  const colsT = ops.backend.makeOutput([kh * kw * cin, positions], 'float32');
+  im2colTransposed(ops.heap(colsT), ops.heap(x), info);
+  const dy2 = ops.reshape(dy, [positions, cout]);
+  const grad = ops.matMul(colsT, dy2);
+  const out = ops.reshape(grad, [kh, kw, cin, cout]);
+  ops.dispose(colsT, dy2, grad);
+  return out;
+}
+
+/** colsT[(kh,kw,ci), (n,oh,ow)] = x[n, oh*s + kh*d - padTop, ow*s + kw*d - padLeft, ci] (0 in the padding). */
+function im2colTransposed(out: Float32Array, x: Float32Array, info: backend_util.Conv2DInfo): void {
+  const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = info;
+  const { dilationHeight: dh, dilationWidth: dw } = info;
+  const { top, left } = info.padInfo;
+  let o = 0;
+  for (let i = 0; i < KH; i++) {
+    for (let j = 0; j < KW; j++) {
+      for (let c = 0; c < C; c++) {
+        for (let n = 0; n < batchSize; n++) {
+          for (let oh = 0; oh < OH; oh++) {
+            const h = oh * sh + i * dh - top;
+            if (h < 0 || h >= H) {
+              out.fill(0, o, o + OW);
+              o += OW;
+              continue;
+            }
+            const rowBase = (n * H + h) * W;
+            for (let ow = 0; ow < OW; ow++) {
+              const w = ow * sw + j * dw - left;
+              out[o++] = w >= 0 && w < W ? x[(rowBase + w) * C + c] : 0;
+            }
+          }
+        }
+      }
+    }
+  }
 }
