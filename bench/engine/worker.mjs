@@ -1,0 +1,138 @@
+// One engine configuration (backend + threads) in its own process: prints one JSON line per measurement.
+// Usage: node bench/engine/worker.mjs --backend wasm|cpu --threads N --batch B --reps R --warmup W [--layers]
+import * as tf from '@tensorflow/tfjs-core';
+import { initNodeBackend } from '../../dist/engine/node-backend.js';
+import { wasmThreadCount } from '../../dist/engine/wasm-threads-node.js';
+import { MODELS } from './models.mjs';
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((acc, a, i, all) => {
+    if (a.startsWith('--'))
+      acc.push([a.slice(2), all[i + 1]?.startsWith('--') || all[i + 1] === undefined ? 'true' : all[i + 1]]);
+    return acc;
+  }, []),
+);
+const backend = args.backend ?? 'wasm';
+const threads = Number(args.threads ?? 1);
+const batch = Number(args.batch ?? 128);
+const reps = Number(args.reps ?? 5);
+const warmup = Number(args.warmup ?? 2);
+const only = (args.only ?? Object.keys(MODELS).join(',')).split(',');
+const tasks = (args.tasks ?? 'infer,fgsm_attack,sgd_update_step').split(',');
+
+await initNodeBackend({ backend, threads });
+const engine = backend === 'wasm' ? `wasm-${wasmThreadCount()}t` : backend;
+
+function emit(rec) {
+  console.log(JSON.stringify({ framework: 'advkit-tfjs', engine, backend, threads, ...rec }));
+}
+
+/** Median wall time (ms) of `fn`, which returns tensors to read back (forcing the work) and dispose. */
+function timeIt(fn, n = reps, w = warmup) {
+  const once = () => {
+    const t0 = performance.now();
+    const out = fn();
+    const list = Array.isArray(out) ? out : [out];
+    list.forEach((t) => t.dataSync());
+    tf.dispose(list);
+    return performance.now() - t0;
+  };
+  for (let i = 0; i < w; i++) once();
+  const ts = [];
+  for (let i = 0; i < n; i++) ts.push(once());
+  ts.sort((a, b) => a - b);
+  return { median: ts[Math.floor(ts.length / 2)], times: ts.map((t) => Math.round(t * 10) / 10) };
+}
+
+function seeded(seed) {
+  let s = seed >>> 0;
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+}
+
+for (const name of only) {
+  const spec = MODELS[name];
+  const model = spec.build();
+  const rand = seeded(1234);
+  const x = tf.tensor4d(Float32Array.from({ length: batch * spec.shape.reduce((a, b) => a * b) }, rand), [
+    batch,
+    ...spec.shape,
+  ]);
+  const y = tf.oneHot(
+    tf.tensor1d(
+      Array.from({ length: batch }, () => Math.floor(rand() * 10)),
+      'int32',
+    ),
+    10,
+  );
+  const loss = (input, training) => tf.losses.softmaxCrossEntropy(y, model.apply(input, { training }));
+  const record = (task, r) =>
+    emit({
+      model: name,
+      task,
+      batch,
+      images_per_s: Math.round((batch / r.median) * 1000 * 100) / 100,
+      median_ms: Math.round(r.median * 10) / 10,
+      times_ms: r.times,
+    });
+
+  if (tasks.includes('infer'))
+    record(
+      'infer',
+      timeIt(() => model.predict(x)),
+    );
+  if (tasks.includes('fgsm_attack')) {
+    // one forward + input-gradient backward, then the signed step and the clip to [0, 1]
+    record(
+      'fgsm_attack',
+      timeIt(() =>
+        tf.tidy(() => {
+          const g = tf.grad((v) => loss(v, false))(x);
+          return tf.clipByValue(tf.add(x, tf.mul(tf.sign(g), spec.eps)), 0, 1);
+        }),
+      ),
+    );
+  }
+  if (tasks.includes('sgd_update_step')) {
+    // forward + weight gradients + SGD with momentum (lr 0.01, momentum 0.9), as the baseline's sgd_update_step
+    const optimizer = tf.train.momentum(0.01, 0.9);
+    record(
+      'sgd_update_step',
+      timeIt(() => optimizer.minimize(() => loss(x, true), true)),
+    );
+    optimizer.dispose();
+  }
+  if (args.layers === 'true') {
+    for (const layer of model.layers.filter((l) => l.getClassName() === 'Conv2D')) {
+      const [kernel] = layer.getWeights();
+      const inShape = [batch, ...(layer.batchInputShape?.slice(1) ?? layer.input.shape.slice(1))];
+      const xi = tf.randomUniform(inShape);
+      const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1 };
+      const fwd = timeIt(() => tf.engine().runKernel('Conv2D', { x: xi, filter: kernel }, attrs));
+      const dy = tf.engine().runKernel('Conv2D', { x: xi, filter: kernel }, attrs);
+      const dx = timeIt(() =>
+        tf
+          .engine()
+          .runKernel('Conv2DBackpropInput', { dy, filter: kernel }, { ...attrs, inputShape: inShape }),
+      );
+      const dw = timeIt(() =>
+        tf.engine().runKernel('Conv2DBackpropFilter', { x: xi, dy }, { ...attrs, filterShape: kernel.shape }),
+      );
+      emit({
+        model: name,
+        task: 'conv_layer',
+        layer: layer.name,
+        input: inShape,
+        filter: kernel.shape,
+        batch,
+        forward_ms: Math.round(fwd.median * 10) / 10,
+        input_grad_ms: Math.round(dx.median * 10) / 10,
+        filter_grad_ms: Math.round(dw.median * 10) / 10,
+        input_grad_ratio: Math.round((dx.median / fwd.median) * 100) / 100,
+        filter_grad_ratio: Math.round((dw.median / fwd.median) * 100) / 100,
+      });
+      tf.dispose([xi, dy]);
+    }
+  }
+  tf.dispose([x, y]);
+  model.dispose();
+}
