@@ -1,6 +1,7 @@
 import type { KernelFunc } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { convAttrs, convInfo, input, shape4 } from './kernel-attrs.js';
+import { reduceLeadingAxes } from './leading-axes-reduce.js';
 import { WasmOps, type StockKernels } from './wasm-ops.js';
 
 const NAME = 'DepthwiseConv2dNativeBackpropFilter';
@@ -44,7 +45,7 @@ export function makeDepthwiseBackpropFilter(stock: StockKernels): KernelFunc {
         );
         const windowPlanes = multiplier === 1 ? window : ops.reshape(window, [n, oh, ow, channels, 1]);
         const product = ops.multiply(windowPlanes, dyPlanes);
-        const tap = ops.sum(product, [0, 1, 2]);
+        const tap = reduceLeadingAxes(ops, product, 3);
         // Read the heap only after the allocations above: growing wasm memory detaches older views.
         ops.heap(out).set(ops.heap(tap), (i * kw + j) * tapSize);
         ops.dispose(window, product, tap);

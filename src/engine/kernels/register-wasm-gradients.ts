@@ -4,10 +4,14 @@ import { makeConv2dBackpropFilter } from './conv2d-backprop-filter.js';
 import { makeConv2dBackpropInput } from './conv2d-backprop-input.js';
 import { makeDepthwiseBackpropFilter } from './depthwise-backprop-filter.js';
 import { makeDepthwiseBackpropInput } from './depthwise-backprop-input.js';
+import { makeLeadingAxesReduce } from './leading-axes-reduce.js';
 import { makeAvgPoolGrad, makeMaxPoolGrad } from './pool-grads.js';
 import { captureStockKernels, type StockKernels } from './wasm-ops.js';
 
-/** The kernels advkit registers on 'wasm' (replacing the stock one where there is one). */
+/**
+ * The kernels advkit registers on 'wasm' (replacing the stock one where there is one). Sum and Mean are here
+ * because bias and batch-norm gradients reduce over leading axes, which the stock kernels do slowly.
+ */
 export const WASM_GRADIENT_KERNELS: Readonly<Record<string, (stock: StockKernels) => KernelFunc>> = {
   AvgPoolGrad: makeAvgPoolGrad,
   BatchMatMul: makeBatchMatMul,
@@ -16,6 +20,8 @@ export const WASM_GRADIENT_KERNELS: Readonly<Record<string, (stock: StockKernels
   DepthwiseConv2dNativeBackpropFilter: makeDepthwiseBackpropFilter,
   DepthwiseConv2dNativeBackpropInput: makeDepthwiseBackpropInput,
   MaxPoolGrad: makeMaxPoolGrad,
+  Mean: (stock) => makeLeadingAxesReduce('Mean', stock),
+  Sum: (stock) => makeLeadingAxesReduce('Sum', stock),
 };
 
 const ours = new WeakSet<KernelFunc>();

@@ -7,6 +7,7 @@ export const STOCK_KERNEL_NAMES = [
   'BatchMatMul',
   'Conv2D',
   'DepthwiseConv2dNative',
+  'Mean',
   'Multiply',
   'PadV2',
   'Reshape',
