@@ -18,9 +18,11 @@ describe('registerWasmGradientKernels', () => {
   it('gives conv2d a filter gradient on wasm, which the stock backend lacks', () => {
     expect(tf.getBackend()).toBe('wasm');
     const dw = tf.tidy(() =>
-      tf.grad((w: tf.Tensor) => tf.sum(tf.conv2d(tf.ones([1, 4, 4, 1]), w as tf.Tensor4D, 1, 'valid')))(
-        tf.ones([3, 3, 1, 1]),
-      ),
+      tf.grad((w: tf.Tensor) =>
+        tf.sum(
+          tf.conv2d(tf.tensor4d(new Float32Array(16).fill(1), [1, 4, 4, 1]), w as tf.Tensor4D, 1, 'valid'),
+        ),
+      )(tf.ones([3, 3, 1, 1])),
     );
     // each of the 9 taps sees the 2x2 output positions of an all-ones image
     expect(Array.from(dw.dataSync())).toEqual(new Array(9).fill(4));
