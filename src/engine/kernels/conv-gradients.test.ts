@@ -51,6 +51,19 @@ const CONV_CASES: Case[] = [
   { x: [2, 11, 9, 2], filter: [2, 3, 2, 3], strides: 2, pad: 'valid' },
   { x: [2, 7, 7, 3], filter: [3, 3, 3, 2], strides: 1, pad: 'valid' },
   { x: [1, 9, 8, 5], filter: [1, 1, 5, 4], strides: 2, pad: 'valid' },
+  { x: [3, 8, 8, 6], filter: [1, 1, 6, 5], strides: 2, pad: 'same' },
+  { x: [2, 7, 6, 3], filter: [1, 1, 3, 8], strides: 1, pad: 'same' },
+  {
+    x: [2, 6, 6, 5],
+    filter: [1, 1, 5, 3],
+    strides: 2,
+    pad: [
+      [0, 0],
+      [1, 0],
+      [0, 2],
+      [0, 0],
+    ],
+  },
   { x: [2, 9, 10, 3], filter: [3, 2, 3, 4], strides: [1, 2], pad: 'same' },
   {
     x: [2, 6, 7, 3],

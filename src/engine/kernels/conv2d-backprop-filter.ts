@@ -1,6 +1,7 @@
 import type { backend_util, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { convAttrs, convInfo, input, shape4 } from './kernel-attrs.js';
+import { stridedWindow } from './strided-window.js';
 import { WasmOps, type StockKernels } from './wasm-ops.js';
 
 const NAME = 'Conv2DBackpropFilter';
@@ -11,6 +12,7 @@ const IM2COL_MAX_CHANNELS = 4;
  * Filter gradient of conv2d, two exact strategies picked per shape:
  * - few input channels (first layers): one matrix product colsT[KH*KW*Cin, N*OH*OW] x dy[N*OH*OW, Cout], with
  *   the transposed im2col built directly (small, since Cin is) and dy used as it lies;
+ * - 1x1 filters without padding: x (subsampled by the stride)^T x dy, a plain matrix product;
  * - otherwise one forward convolution with batch and channels swapped:
  * dW[kh,kw,ci,co] = sum_{n,oh,ow} x[n, oh*s + kh*d - pad, ow*s + kw*d - pad, ci] * dy[n,oh,ow,co]
  * is the convolution of x^T [Cin, H, W, N] (N as channels) with dy^T [OH, OW, N, Cout] as the filter, whose
@@ -25,6 +27,7 @@ export function makeConv2dBackpropFilter(stock: StockKernels): KernelFunc {
     const a = convAttrs(NAME, attrs);
     const filterShape = shape4(NAME, 'filterShape', attrs?.filterShape);
     const info = convInfo(shape4(NAME, 'x', x.shape), filterShape, a, false);
+    if (isPointwise(info)) return viaPointwise(ops, x, dy, info);
     if (info.inChannels <= IM2COL_MAX_CHANNELS) return viaIm2col(ops, x, dy, info);
     const [kh, kw, cin, cout] = filterShape;
     const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
@@ -95,4 +98,29 @@ function im2colTransposed(out: Float32Array, x: Float32Array, info: backend_util
       }
     }
   }
+}
+
+function isPointwise(info: backend_util.Conv2DInfo): boolean {
+  const { top, bottom, left, right } = info.padInfo;
+  return info.filterHeight === 1 && info.filterWidth === 1 && top + bottom + left + right === 0;
+}
+
+function viaPointwise(
+  ops: WasmOps,
+  x: TensorInfo,
+  dy: TensorInfo,
+  info: backend_util.Conv2DInfo,
+): TensorInfo {
+  const { batchSize: n, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
+  const { inChannels: cin, outChannels: cout } = info;
+  const positions = n * oh * ow;
+  const sampled = sh > 1 || sw > 1 ? stridedWindow(ops, x, [0, 0], [oh, ow], [sh, sw]) : x;
+  const x2 = ops.reshape(sampled, [positions, cin]);
+  const xT = ops.transpose(x2, [1, 0]);
+  const dy2 = ops.reshape(dy, [positions, cout]);
+  const grad = ops.matMul(xT, dy2);
+  const out = ops.reshape(grad, [1, 1, cin, cout]);
+  ops.dispose(x2, xT, dy2, grad);
+  if (sampled !== x) ops.dispose(sampled);
+  return out;
 }

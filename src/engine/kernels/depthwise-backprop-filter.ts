@@ -2,6 +2,7 @@ import type { KernelFunc } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { convAttrs, convInfo, input, shape4 } from './kernel-attrs.js';
 import { reduceLeadingAxes } from './leading-axes-reduce.js';
+import { stridedWindow } from './strided-window.js';
 import { WasmOps, type StockKernels } from './wasm-ops.js';
 
 const NAME = 'DepthwiseConv2dNativeBackpropFilter';
@@ -37,12 +38,7 @@ export function makeDepthwiseBackpropFilter(stock: StockKernels): KernelFunc {
     const out = ops.backend.makeOutput(filterShape, 'float32');
     for (let i = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
-        const window = ops.stridedSlice(
-          xPad,
-          [0, i * dh, j * dw, 0],
-          [n, i * dh + (oh - 1) * sh + 1, j * dw + (ow - 1) * sw + 1, channels],
-          [1, sh, sw, 1],
-        );
+        const window = stridedWindow(ops, xPad, [i * dh, j * dw], [oh, ow], [sh, sw]);
         const windowPlanes = multiplier === 1 ? window : ops.reshape(window, [n, oh, ow, channels, 1]);
         const product = ops.multiply(windowPlanes, dyPlanes);
         const tap = reduceLeadingAxes(ops, product, 3);

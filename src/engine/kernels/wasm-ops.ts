@@ -13,7 +13,6 @@ export const STOCK_KERNEL_NAMES = [
   'Reshape',
   'Reverse',
   'Slice',
-  'StridedSlice',
   'Sum',
   'Transpose',
 ] as const;
@@ -94,14 +93,6 @@ export class WasmOps {
 
   slice(x: TensorInfo, begin: number[], size: number[]): TensorInfo {
     return this.run('Slice', { x }, { begin, size });
-  }
-
-  stridedSlice(x: TensorInfo, begin: number[], end: number[], strides: number[]): TensorInfo {
-    return this.run(
-      'StridedSlice',
-      { x },
-      { begin, end, strides, beginMask: 0, endMask: 0, ellipsisMask: 0, newAxisMask: 0, shrinkAxisMask: 0 },
-    );
   }
 
   multiply(a: TensorInfo, b: TensorInfo): TensorInfo {
