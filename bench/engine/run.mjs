@@ -89,6 +89,7 @@ for (const threads of threadCounts) {
       '--warmup',
       '2',
       '--layers',
+      '--resnet-layers',
     ]),
   );
 }
@@ -148,6 +149,7 @@ if (layers.length > 0) {
     'model',
     'input',
     'filter',
+    'stride',
     'forward ms',
     'input grad ms (x fwd)',
     'filter grad ms (x fwd)',
@@ -157,6 +159,7 @@ if (layers.length > 0) {
     r.model,
     r.input.join('x'),
     r.filter.join('x'),
+    r.strides,
     r.forward_ms,
     `${r.input_grad_ms} (${r.input_grad_ratio})`,
     `${r.filter_grad_ms} (${r.filter_grad_ratio})`,

@@ -104,35 +104,54 @@ for (const name of only) {
   if (args.layers === 'true') {
     for (const layer of model.layers.filter((l) => l.getClassName() === 'Conv2D')) {
       const [kernel] = layer.getWeights();
-      const inShape = [batch, ...(layer.batchInputShape?.slice(1) ?? layer.input.shape.slice(1))];
-      const xi = tf.randomUniform(inShape);
-      const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1 };
-      const fwd = timeIt(() => tf.engine().runKernel('Conv2D', { x: xi, filter: kernel }, attrs));
-      const dy = tf.engine().runKernel('Conv2D', { x: xi, filter: kernel }, attrs);
-      const dx = timeIt(() =>
-        tf
-          .engine()
-          .runKernel('Conv2DBackpropInput', { dy, filter: kernel }, { ...attrs, inputShape: inShape }),
-      );
-      const dw = timeIt(() =>
-        tf.engine().runKernel('Conv2DBackpropFilter', { x: xi, dy }, { ...attrs, filterShape: kernel.shape }),
-      );
-      emit({
-        model: name,
-        task: 'conv_layer',
-        layer: layer.name,
-        input: inShape,
-        filter: kernel.shape,
-        batch,
-        forward_ms: Math.round(fwd.median * 10) / 10,
-        input_grad_ms: Math.round(dx.median * 10) / 10,
-        filter_grad_ms: Math.round(dw.median * 10) / 10,
-        input_grad_ratio: Math.round((dx.median / fwd.median) * 100) / 100,
-        filter_grad_ratio: Math.round((dw.median / fwd.median) * 100) / 100,
-      });
-      tf.dispose([xi, dy]);
+      measureConv(name, layer.name, [batch, ...layer.input.shape.slice(1)], kernel.shape, 1, 'same', kernel);
     }
   }
   tf.dispose([x, y]);
   model.dispose();
+}
+
+// Strided and pointwise layers as in PreAct ResNet-18 / WideResNet (not in the two reference CNNs).
+if (args['resnet-layers'] === 'true') {
+  const layers = [
+    ['3x3 s1', [batch, 32, 32, 64], [3, 3, 64, 64], 1],
+    ['3x3 s2', [batch, 32, 32, 64], [3, 3, 64, 128], 2],
+    ['1x1 s2', [batch, 32, 32, 64], [1, 1, 64, 128], 2],
+    ['3x3 s2', [batch, 16, 16, 128], [3, 3, 128, 256], 2],
+  ];
+  for (const [label, inShape, filterShape, stride] of layers) {
+    const kernel = tf.randomNormal(filterShape, 0, 0.1);
+    measureConv('resnet_layers', label, inShape, filterShape, stride, 'same', kernel);
+    kernel.dispose();
+  }
+}
+
+/** Forward convolution vs advkit's input- and filter-gradient kernels for one layer shape. */
+function measureConv(model, layer, inShape, filterShape, strides, pad, kernel) {
+  const xi = tf.randomUniform(inShape);
+  const attrs = { strides, pad, dataFormat: 'NHWC', dilations: 1 };
+  const fwd = timeIt(() => tf.engine().runKernel('Conv2D', { x: xi, filter: kernel }, attrs));
+  const dy = tf.engine().runKernel('Conv2D', { x: xi, filter: kernel }, attrs);
+  const dx = timeIt(() =>
+    tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: kernel }, { ...attrs, inputShape: inShape }),
+  );
+  const dw = timeIt(() =>
+    tf.engine().runKernel('Conv2DBackpropFilter', { x: xi, dy }, { ...attrs, filterShape }),
+  );
+  const ms = (v) => Math.round(v * 10) / 10;
+  emit({
+    model,
+    task: 'conv_layer',
+    layer,
+    input: inShape,
+    filter: filterShape,
+    strides,
+    batch: inShape[0],
+    forward_ms: ms(fwd.median),
+    input_grad_ms: ms(dx.median),
+    filter_grad_ms: ms(dw.median),
+    input_grad_ratio: Math.round((dx.median / fwd.median) * 100) / 100,
+    filter_grad_ratio: Math.round((dw.median / fwd.median) * 100) / 100,
+  });
+  tf.dispose([xi, dy]);
 }
