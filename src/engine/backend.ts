@@ -1,5 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core registers no gradient functions by itself; tfjs-layers (which advkit's models use anyway) registers
+// them all, in its Node bundle and its ESM build alike.
+import '@tensorflow/tfjs-layers';
 import { AdvkitError, invalidArgument } from '../errors.js';
+import { registerBatchNormGradient } from './batch-norm-gradient.js';
 
 /** Backends advkit knows how to run on. 'tensorflow' is tfjs-node / tfjs-node-gpu, when installed. */
 export const BACKEND_NAMES = ['wasm', 'cpu', 'tensorflow', 'webgl', 'webgpu'] as const;
@@ -19,6 +23,7 @@ export async function activateBackend(name: BackendName): Promise<BackendName> {
       backend: name,
     });
   }
+  registerBatchNormGradient();
   const ok = await tf.setBackend(name);
   if (!ok) throw new AdvkitError('UNSUPPORTED', `Backend '${name}' failed to initialize.`, { backend: name });
   await tf.ready();
