@@ -44,8 +44,17 @@ function leadingAxes(x: TensorInfo, attrs: NamedAttrMap | undefined): number | n
 function sumRows(out: Float32Array, x: Float32Array, rows: number, scale: number): void {
   const width = out.length;
   const acc = new Float64Array(width);
-  for (let r = 0, base = 0; r < rows; r++, base += width) {
-    for (let c = 0; c < width; c++) acc[c] += x[base + c];
+  let r = 0;
+  let b0 = 0;
+  // four rows per pass: a quarter of the accumulator traffic
+  for (; r + 4 <= rows; r += 4, b0 += 4 * width) {
+    const b1 = b0 + width;
+    const b2 = b1 + width;
+    const b3 = b2 + width;
+    for (let c = 0; c < width; c++) acc[c] += x[b0 + c] + x[b1 + c] + (x[b2 + c] + x[b3 + c]);
+  }
+  for (; r < rows; r++, b0 += width) {
+    for (let c = 0; c < width; c++) acc[c] += x[b0 + c];
   }
   for (let c = 0; c < width; c++) out[c] = acc[c] * scale;
 }

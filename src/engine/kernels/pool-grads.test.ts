@@ -14,6 +14,8 @@ interface Case {
 
 const CASES: Case[] = [
   { x: [2, 8, 8, 3], size: 2, strides: 2, pad: 'valid' },
+  { x: [2, 9, 7, 4], size: 2, strides: 2, pad: 'valid' },
+  { x: [2, 9, 7, 4], size: 2, strides: 2, pad: 'same' },
   { x: [1, 9, 7, 4], size: 3, strides: 2, pad: 'same' },
   { x: [3, 7, 9, 2], size: [2, 3], strides: 1, pad: 'valid' },
   { x: [2, 10, 10, 5], size: 3, strides: [2, 3], pad: 'same' },

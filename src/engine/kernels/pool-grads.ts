@@ -33,7 +33,8 @@ export function makeMaxPoolGrad(stock: StockKernels): KernelFunc {
     const x = input('MaxPoolGrad', inputs, 'input');
     const info = poolInfo('MaxPoolGrad', x.shape, attrs);
     const out = ops.zeros(x.shape);
-    maxPoolScatter(ops.heap(out), ops.heap(x), ops.heap(dy), info);
+    if (isPlain2x2(info)) maxPool2x2Scatter(ops.heap(out), ops.heap(x), ops.heap(dy), info);
+    else maxPoolScatter(ops.heap(out), ops.heap(x), ops.heap(dy), info);
     return out;
   };
 }
@@ -77,6 +78,54 @@ function maxPoolScatter(
         for (let c = 0; c < C; c++) {
           const at = where[c];
           if (at >= 0) dx[at] += dy[dyIndex + c];
+        }
+      }
+    }
+  }
+}
+
+/** 2x2 windows at stride 2 without padding: the usual max pooling, worth a loop without window bookkeeping. */
+function isPlain2x2(info: backend_util.Conv2DInfo): boolean {
+  const { filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
+  const square = filterHeight === 2 && filterWidth === 2 && strideHeight === 2 && strideWidth === 2;
+  const unpadded = padInfo.top + padInfo.bottom + padInfo.left + padInfo.right === 0;
+  return square && unpadded && info.dilationHeight === 1 && info.dilationWidth === 1;
+}
+
+function maxPool2x2Scatter(
+  dx: Float32Array,
+  x: Float32Array,
+  dy: Float32Array,
+  info: backend_util.Conv2DInfo,
+): void {
+  const { batchSize, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
+  const row = W * C;
+  let d = 0;
+  for (let n = 0; n < batchSize; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      let b00 = (n * H + 2 * oh) * row;
+      for (let ow = 0; ow < OW; ow++, b00 += 2 * C) {
+        const b01 = b00 + C;
+        const b10 = b00 + row;
+        const b11 = b10 + C;
+        for (let c = 0; c < C; c++, d++) {
+          // first maximum in row-major order; NaN never wins (as the cpu backend)
+          let best = -Infinity;
+          let at = -1;
+          if (x[b00 + c] > best) {
+            best = x[b00 + c];
+            at = b00;
+          }
+          if (x[b01 + c] > best) {
+            best = x[b01 + c];
+            at = b01;
+          }
+          if (x[b10 + c] > best) {
+            best = x[b10 + c];
+            at = b10;
+          }
+          if (x[b11 + c] > best) at = b11;
+          if (at >= 0) dx[at + c] = dy[d];
         }
       }
     }
