@@ -8,14 +8,15 @@ export interface ProgressLine {
   stop(): void;
 }
 
+/** Without a terminal, a plain status line at most this often. */
+const PLAIN_INTERVAL_MS = 30_000;
+
 /**
- * A progress bar on stderr when it is a terminal; otherwise (CI, pipes, --json) only the log lines, so that
- * machine-readable stdout stays clean.
+ * A progress bar on stderr when it is a terminal; otherwise (CI, pipes, logs) a plain status line every
+ * 30 s and the log lines. Progress never goes to stdout, which stays clean for --json.
  */
 export function createProgressLine(format: string, stderr: (t: string) => void): ProgressLine {
-  if (!process.stderr.isTTY) {
-    return { start() {}, update() {}, log: (t) => stderr(t + '\n'), stop() {} };
-  }
+  if (!process.stderr.isTTY) return plainProgress(format, stderr);
   const bar = new cliProgress.SingleBar(
     { format, hideCursor: true, clearOnComplete: false, etaBuffer: 50, stream: process.stderr },
     cliProgress.Presets.shades_classic,
@@ -41,5 +42,26 @@ export function createProgressLine(format: string, stderr: (t: string) => void):
       if (running) bar.stop();
       running = false;
     },
+  };
+}
+
+function plainProgress(format: string, stderr: (t: string) => void): ProgressLine {
+  let total = 0;
+  let last = Date.now();
+  return {
+    start(t) {
+      total = t;
+      last = Date.now();
+    },
+    update(value, fields) {
+      if (Date.now() - last < PLAIN_INTERVAL_MS) return;
+      last = Date.now();
+      const all: Record<string, string | number> = { ...fields, value, total, bar: '' };
+      stderr(
+        format.replace(/\{(\w+)\}/g, (_, key: string) => String(all[key] ?? '')).replace('[]', '') + '\n',
+      );
+    },
+    log: (t) => stderr(t + '\n'),
+    stop() {},
   };
 }
