@@ -6,19 +6,23 @@ import { makeDepthwiseBackpropFilter } from './depthwise-backprop-filter.js';
 import { makeDepthwiseBackpropInput } from './depthwise-backprop-input.js';
 import { makeLeadingAxesReduce } from './leading-axes-reduce.js';
 import { makeAvgPoolGrad, makeMaxPoolGrad } from './pool-grads.js';
+import { makeSharedIdentity } from './shared-identity.js';
 import { captureStockKernels, type StockKernels } from './wasm-ops.js';
 
 /**
  * The kernels advkit registers on 'wasm' (replacing the stock one where there is one). Sum and Mean are here
- * because bias and batch-norm gradients reduce over leading axes, which the stock kernels do slowly.
+ * because bias and batch-norm gradients reduce over leading axes, which the stock kernels do slowly; Identity
+ * and Cast because gradient code copies whole activations through them.
  */
 export const WASM_GRADIENT_KERNELS: Readonly<Record<string, (stock: StockKernels) => KernelFunc>> = {
   AvgPoolGrad: makeAvgPoolGrad,
   BatchMatMul: makeBatchMatMul,
+  Cast: (stock) => makeSharedIdentity('Cast', stock),
   Conv2DBackpropFilter: makeConv2dBackpropFilter,
   Conv2DBackpropInput: makeConv2dBackpropInput,
   DepthwiseConv2dNativeBackpropFilter: makeDepthwiseBackpropFilter,
   DepthwiseConv2dNativeBackpropInput: makeDepthwiseBackpropInput,
+  Identity: (stock) => makeSharedIdentity('Identity', stock),
   MaxPoolGrad: makeMaxPoolGrad,
   Mean: (stock) => makeLeadingAxesReduce('Mean', stock),
   Sum: (stock) => makeLeadingAxesReduce('Sum', stock),

@@ -5,8 +5,10 @@ import { AdvkitError } from '../../errors.js';
 /** Stock wasm kernels our gradient kernels are built from (captured before any of them is replaced). */
 export const STOCK_KERNEL_NAMES = [
   'BatchMatMul',
+  'Cast',
   'Conv2D',
   'DepthwiseConv2dNative',
+  'Identity',
   'Mean',
   'Multiply',
   'PadV2',
