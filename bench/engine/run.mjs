@@ -1,6 +1,6 @@
 // advkit engine benchmark beside PyTorch CPU, in one run on one machine.
 //
-//   npm run build && node bench/engine/run.mjs [--quick] [--skip-torch] [--skip-cpu] [--threads 1,2] [--json out.json]
+//   npm run build && node bench/engine/run.mjs [--quick] [--skip-torch] [--skip-stock] [--skip-cpu] [--threads 1,2] [--json out.json]
 //
 // Runs ../shared/bench/torch_baseline.py (PyTorch CPU, the strongest build: OpenMP OpenBLAS) on the Madry MNIST CNN
 // and the small CIFAR CNN, then the same models and tasks on advkit's engine (tfjs wasm with advkit's gradient
@@ -90,6 +90,21 @@ for (const threads of threadCounts) {
       '2',
       '--layers',
       '--resnet-layers',
+    ]),
+  );
+}
+if (!flag('skip-stock')) {
+  // stock tfjs wasm cannot train conv nets (no Conv2DBackpropFilter): inference and FGSM only
+  records.push(
+    ...run('stock tfjs wasm (no advkit kernels)', process.execPath, [
+      worker,
+      '--stock',
+      '--reps',
+      '3',
+      '--warmup',
+      '1',
+      '--tasks',
+      'infer,fgsm_attack',
     ]),
   );
 }

@@ -1,6 +1,10 @@
 // One engine configuration (backend + threads) in its own process: prints one JSON line per measurement.
 // Usage: node bench/engine/worker.mjs --backend wasm|cpu --threads N --batch B --reps R --warmup W [--layers]
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-layers';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { initNodeBackend } from '../../dist/engine/node-backend.js';
 import { wasmThreadCount } from '../../dist/engine/wasm-threads-node.js';
 import { MODELS } from './models.mjs';
@@ -20,8 +24,18 @@ const warmup = Number(args.warmup ?? 2);
 const only = (args.only ?? Object.keys(MODELS).join(',')).split(',');
 const tasks = (args.tasks ?? 'infer,fgsm_attack,sgd_update_step').split(',');
 
-await initNodeBackend({ backend, threads });
-const engine = backend === 'wasm' ? `wasm-${wasmThreadCount()}t` : backend;
+const stock = args.stock === 'true';
+if (stock) {
+  // tfjs as shipped (one thread, none of advkit's kernels), for the before/after comparison
+  const dir = path.dirname(
+    createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'),
+  );
+  setWasmPaths(dir + path.sep);
+  await tf.setBackend('wasm');
+} else {
+  await initNodeBackend({ backend, threads });
+}
+const engine = stock ? 'stock-wasm-1t' : backend === 'wasm' ? `wasm-${wasmThreadCount()}t` : backend;
 
 function emit(rec) {
   console.log(JSON.stringify({ framework: 'advkit-tfjs', engine, backend, threads, ...rec }));
