@@ -100,7 +100,7 @@ if (!flag('skip-stock')) {
       worker,
       '--stock',
       '--reps',
-      '3',
+      '1',
       '--warmup',
       '1',
       '--tasks',
