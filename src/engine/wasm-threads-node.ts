@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import vm from 'node:vm';
 import type { Worker } from 'node:worker_threads';
 import { invalidArgument } from '../errors.js';
 
@@ -123,6 +124,9 @@ function writeWorkerScript(): string {
     };
   // The script is stored in a template string whose '\n' escapes became newlines inside string literals.
   const contents = source.wasmWorkerContents.replace(/\n/g, '\\n');
+  // A worker that fails to start is fatal inside emscripten (it rethrows the worker's error), so make sure the
+  // script at least compiles here, where a failure still falls back to one thread.
+  new vm.Script(contents, { filename: file });
   if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === contents) return file;
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, contents);
