@@ -1,33 +1,16 @@
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
-import { AdvkitError } from '../../errors.js';
+import { describe, expect, it } from 'vitest';
+
 import { subset } from '../subset.js';
-import { realDataRoot, tempDir, withDataEnv } from '../test-utils/real-data.js';
+import { realDataRoot, withDataEnv } from '../test-utils/real-data.js';
 import { cifarBytes } from '../test-utils/synthetic.js';
 import { loadCifar10 } from './cifar10.js';
 import { readImageFile } from './image-file.js';
+import { scratchDir, caughtAdvkitError } from '../test-utils/scratch.js';
 
 const cifarDir = path.join(realDataRoot(), 'cifar10');
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((f) => f()));
-
-function scratch(): string {
-  const t = tempDir();
-  cleanups.push(t.remove);
-  return t.dir;
-}
-
-async function caught(p: Promise<unknown>): Promise<AdvkitError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(AdvkitError);
-    return err as AdvkitError;
-  }
-  throw new Error('expected an AdvkitError');
-}
 
 describe('loadCifar10 on the real files', () => {
   it('loads the 50000 training images in order', async () => {
@@ -43,7 +26,7 @@ describe('loadCifar10 on the real files', () => {
   });
 
   it('loads the partial test set (first 1000 images) and says it is partial', async () => {
-    const ds = await withDataEnv({ advkitData: realDataRoot(), cacheHome: scratch() }, () =>
+    const ds = await withDataEnv({ advkitData: realDataRoot(), cacheHome: scratchDir() }, () =>
       loadCifar10({ split: 'test', download: false }),
     );
     expect(ds.count).toBe(1000);
@@ -66,7 +49,7 @@ describe('loadCifar10 on the real files', () => {
 
 describe('loadCifar10 errors', () => {
   function partialTestDir(labels: Uint8Array): string {
-    const dir = scratch();
+    const dir = scratchDir();
     copyFileSync(
       path.join(cifarDir, 'test_batch.first20.bin.gz'),
       path.join(dir, 'test_batch.first1000.bin.gz'),
@@ -83,36 +66,38 @@ describe('loadCifar10 errors', () => {
     expect(ok.notes?.[0]).toContain('20 of the 10000');
     const swapped = realLabels();
     swapped[5] = (swapped[5] + 1) % 10;
-    const err = await caught(loadCifar10({ split: 'test', dir: partialTestDir(swapped), download: false }));
+    const err = await caughtAdvkitError(
+      loadCifar10({ split: 'test', dir: partialTestDir(swapped), download: false }),
+    );
     expect(err.code).toBe('CORRUPT_DATA');
     expect(err.message).toContain('disagree at test image 5');
-    const short = await caught(
+    const short = await caughtAdvkitError(
       loadCifar10({ split: 'test', dir: partialTestDir(realLabels().subarray(0, 9999)), download: false }),
     );
     expect(short.message).toContain('expected 10000 test labels');
   });
 
   it('rejects a full test batch that is cut at a record boundary', async () => {
-    const dir = scratch();
+    const dir = scratchDir();
     writeFileSync(path.join(dir, 'test_batch.bin.gz'), gzipSync(cifarBytes([1, 2, 3])));
-    const err = await caught(loadCifar10({ split: 'test', dir, download: false }));
+    const err = await caughtAdvkitError(loadCifar10({ split: 'test', dir, download: false }));
     expect(err.code).toBe('CORRUPT_DATA');
     expect(err.message).toMatch(/test_batch\.bin\.gz: holds 3 images; expected 10000/);
   });
 
   it('rejects a corrupt gzip batch, naming it', async () => {
-    const dir = scratch();
+    const dir = scratchDir();
     writeFileSync(path.join(dir, 'test_batch.bin.gz'), Buffer.from([0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5, 6, 7]));
-    const err = await caught(loadCifar10({ split: 'test', dir, download: false }));
+    const err = await caughtAdvkitError(loadCifar10({ split: 'test', dir, download: false }));
     expect(err.code).toBe('CORRUPT_DATA');
     expect(err.message).toContain(path.join(dir, 'test_batch.bin.gz'));
   });
 
   it('discards a downloaded archive with a wrong checksum', async () => {
-    const cache = scratch();
+    const cache = scratchDir();
     const fetch = async (): Promise<Response> => new Response(gzipSync(Buffer.from('not cifar')));
     const err = await withDataEnv({ cacheHome: cache }, () =>
-      caught(loadCifar10({ split: 'train', dir: scratch(), fetch })),
+      caughtAdvkitError(loadCifar10({ split: 'train', dir: scratchDir(), fetch })),
     );
     expect(err.code).toBe('CORRUPT_DATA');
     expect(err.message).toContain('cifar-10-binary.tar.gz');

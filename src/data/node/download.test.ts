@@ -3,9 +3,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../test-utils/real-data.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import { downloadFile, type DownloadProgress } from './download.js';
+import { scratchDir } from '../test-utils/scratch.js';
 
 const body = Buffer.from(Array.from({ length: 100_000 }, (_, i) => i % 251));
 const md5 = createHash('md5').update(body).digest('hex');
@@ -32,17 +33,9 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((f) => f()));
-function scratch(): string {
-  const t = tempDir();
-  cleanups.push(t.remove);
-  return t.dir;
-}
-
 describe('downloadFile', () => {
   it('downloads with globalThis.fetch, checks md5 and sha256, reports progress', async () => {
-    const dir = scratch();
+    const dir = scratchDir();
     const progress: DownloadProgress[] = [];
     await downloadFile({ url: `${base}/data.bin`, md5, sha256 }, path.join(dir, 'sub', 'data.bin'), {
       onProgress: (p) => progress.push(p),
@@ -57,7 +50,7 @@ describe('downloadFile', () => {
   });
 
   it('keeps nothing when a checksum does not match', async () => {
-    const dir = scratch();
+    const dir = scratchDir();
     const dest = path.join(dir, 'data.bin');
     await expect(
       downloadFile({ url: `${base}/data.bin`, sha256: '0'.repeat(64) }, dest),
@@ -69,7 +62,7 @@ describe('downloadFile', () => {
   });
 
   it('reports HTTP errors, broken transfers and unreachable hosts as NETWORK, keeping nothing', async () => {
-    const dir = scratch();
+    const dir = scratchDir();
     const dest = path.join(dir, 'x.bin');
     await expect(downloadFile({ url: `${base}/missing`, md5 }, dest)).rejects.toMatchObject({
       code: 'NETWORK',

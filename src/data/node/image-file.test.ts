@@ -1,18 +1,10 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AdvkitError } from '../../errors.js';
-import { tempDir } from '../test-utils/real-data.js';
+
 import { readImageFile, writePng } from './image-file.js';
-
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((f) => f()));
-
-function scratch(): string {
-  const t = tempDir();
-  cleanups.push(t.remove);
-  return t.dir;
-}
+import { scratchDir } from '../test-utils/scratch.js';
 
 /** A 4x6 RGB gradient. */
 function rgb(): Uint8Array {
@@ -23,7 +15,7 @@ function rgb(): Uint8Array {
 
 describe('writePng / readImageFile', () => {
   it('round-trips RGB and grayscale pixels exactly, leaving no temporary file', async () => {
-    const dir = scratch();
+    const dir = scratchDir();
     await writePng(path.join(dir, 'sub', 'c.png'), rgb(), 4, 6, 3);
     const back = await readImageFile(path.join(dir, 'sub', 'c.png'));
     expect([back.height, back.width, back.channels]).toEqual([4, 6, 3]);
@@ -38,7 +30,7 @@ describe('writePng / readImageFile', () => {
   });
 
   it('converts channels and resizes', async () => {
-    const dir = scratch();
+    const dir = scratchDir();
     await writePng(path.join(dir, 'c.png'), rgb(), 4, 6, 3);
     const gray = await readImageFile(path.join(dir, 'c.png'), { channels: 1, size: [2, 2] });
     expect([gray.height, gray.width, gray.channels, gray.pixels.length]).toEqual([2, 2, 1, 4]);
@@ -47,7 +39,7 @@ describe('writePng / readImageFile', () => {
   });
 
   it('rejects bad input with clear errors', async () => {
-    const dir = scratch();
+    const dir = scratchDir();
     await expect(writePng(path.join(dir, 'x.png'), new Uint8Array(5), 2, 2, 1)).rejects.toThrow(/2x2x1/);
     await expect(writePng(path.join(dir, 'x.png'), new Uint8Array(8), 2, 2, 2)).rejects.toThrow(/1, 3 or 4/);
     expect(readdirSync(dir)).toEqual([]);

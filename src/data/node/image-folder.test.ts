@@ -1,18 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { realDataRoot, tempDir } from '../test-utils/real-data.js';
+import { describe, expect, it } from 'vitest';
+import { realDataRoot } from '../test-utils/real-data.js';
 import { writePng } from './image-file.js';
 import { loadImageFolder } from './image-folder.js';
-
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((f) => f()));
-
-function scratch(): string {
-  const t = tempDir();
-  cleanups.push(t.remove);
-  return t.dir;
-}
+import { scratchDir } from '../test-utils/scratch.js';
 
 /** Writes an h x w grayscale PNG filled with `value`. */
 async function grayPng(file: string, value: number, h = 3, w = 3): Promise<void> {
@@ -21,7 +13,7 @@ async function grayPng(file: string, value: number, h = 3, w = 3): Promise<void>
 
 describe('loadImageFolder', () => {
   it('reads one subfolder per class, in sorted order', async () => {
-    const dir = scratch();
+    const dir = scratchDir();
     mkdirSync(path.join(dir, 'dog'));
     mkdirSync(path.join(dir, 'cat'));
     await grayPng(path.join(dir, 'dog', 'b.png'), 30);
@@ -37,7 +29,7 @@ describe('loadImageFolder', () => {
   });
 
   it('uses an imagenet_class_index.json-style map with labels in the file names or folder wnids', async () => {
-    const dir = scratch();
+    const dir = scratchDir();
     writeFileSync(
       path.join(dir, 'imagenet_class_index.json'),
       JSON.stringify({ 0: ['n01', 'tench'], 1: ['n02', 'goldfish'], 2: ['n03', 'shark'] }),
@@ -53,7 +45,7 @@ describe('loadImageFolder', () => {
   });
 
   it('uses a csv of file,label rows with a header', async () => {
-    const dir = scratch();
+    const dir = scratchDir();
     await grayPng(path.join(dir, 'a.png'), 1);
     await grayPng(path.join(dir, 'b.png'), 2);
     await grayPng(path.join(dir, 'unlisted.png'), 3);
@@ -67,7 +59,7 @@ describe('loadImageFolder', () => {
   });
 
   it('needs a size when images differ, and resizes to it', async () => {
-    const dir = scratch();
+    const dir = scratchDir();
     mkdirSync(path.join(dir, 'a'));
     await grayPng(path.join(dir, 'a', '1.png'), 5, 3, 3);
     await grayPng(path.join(dir, 'a', '2.png'), 5, 4, 6);
@@ -77,7 +69,7 @@ describe('loadImageFolder', () => {
   });
 
   it('explains what it expects from an unlabelled folder', async () => {
-    const dir = scratch();
+    const dir = scratchDir();
     await grayPng(path.join(dir, 'loose.png'), 1);
     await expect(loadImageFolder(dir)).rejects.toThrow(/one subfolder of images per class.*loose\.png/);
     await expect(loadImageFolder(path.join(dir, 'nope'))).rejects.toMatchObject({ code: 'NOT_FOUND' });

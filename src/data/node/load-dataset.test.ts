@@ -1,12 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { realDataRoot, tempDir } from '../test-utils/real-data.js';
+import { describe, expect, it } from 'vitest';
+import { realDataRoot } from '../test-utils/real-data.js';
 import { writePng } from './image-file.js';
 import { loadDataset } from './load-dataset.js';
-
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((f) => f()));
+import { scratchDir } from '../test-utils/scratch.js';
 
 describe('loadDataset', () => {
   it('loads built-in datasets by name (test split by default)', async () => {
@@ -15,8 +13,7 @@ describe('loadDataset', () => {
   });
 
   it('loads an image folder by path, resized', async () => {
-    const t = tempDir();
-    cleanups.push(t.remove);
+    const t = { dir: scratchDir() };
     mkdirSync(path.join(t.dir, 'a'));
     await writePng(path.join(t.dir, 'a', 'x.png'), new Uint8Array(16), 4, 4, 1);
     const ds = await loadDataset(t.dir, { imageSize: [2, 2] });

@@ -1,15 +1,12 @@
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir, withDataEnv } from '../test-utils/real-data.js';
+import { describe, expect, it } from 'vitest';
+import { withDataEnv } from '../test-utils/real-data.js';
 import { resolveDataDir, userCacheDir } from './locate.js';
-
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((f) => f()));
+import { scratchDir } from '../test-utils/scratch.js';
 
 describe('resolveDataDir', () => {
   it('lists the explicit dir, then ADVKIT_DATA, then the user cache', async () => {
-    const t = tempDir();
-    cleanups.push(t.remove);
+    const t = { dir: scratchDir() };
     const dirs = await withDataEnv({ advkitData: 'rel/data', cacheHome: t.dir }, async () =>
       resolveDataDir('given'),
     );

@@ -1,32 +1,15 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
-import { AdvkitError } from '../../errors.js';
-import { realDataRoot, tempDir, withDataEnv } from '../test-utils/real-data.js';
+import { describe, expect, it } from 'vitest';
+
+import { realDataRoot, withDataEnv } from '../test-utils/real-data.js';
 import { idxBytes } from '../test-utils/synthetic.js';
 import type { FetchLike } from './download.js';
 import { loadMnist } from './mnist.js';
+import { scratchDir, caughtAdvkitError } from '../test-utils/scratch.js';
 
 const mnistDir = path.join(realDataRoot(), 'mnist');
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((f) => f()));
-
-function scratch(): string {
-  const t = tempDir();
-  cleanups.push(t.remove);
-  return t.dir;
-}
-
-async function caught(p: Promise<unknown>): Promise<AdvkitError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(AdvkitError);
-    return err as AdvkitError;
-  }
-  throw new Error('expected an AdvkitError');
-}
 
 /** A fetch that serves files of a local directory by the last part of the URL. */
 function fakeFetch(dir: string, alter?: (b: Buffer) => Buffer): FetchLike & { urls: string[] } {
@@ -58,7 +41,7 @@ describe('loadMnist on the real files', () => {
   });
 
   it('loads the train split (60000) through ADVKIT_DATA', async () => {
-    const ds = await withDataEnv({ advkitData: realDataRoot(), cacheHome: scratch() }, () =>
+    const ds = await withDataEnv({ advkitData: realDataRoot(), cacheHome: scratchDir() }, () =>
       loadMnist({ split: 'train', download: false }),
     );
     expect(ds.count).toBe(60000);
@@ -66,7 +49,7 @@ describe('loadMnist on the real files', () => {
   });
 
   it('accepts raw (not gzipped) files named like train-images.idx3-ubyte', async () => {
-    const dir = scratch();
+    const dir = scratchDir();
     for (const [from, to] of [
       ['t10k-images-idx3-ubyte.gz', 't10k-images.idx3-ubyte'],
       ['t10k-labels-idx1-ubyte.gz', 't10k-labels.idx1-ubyte'],
@@ -81,32 +64,32 @@ describe('loadMnist on the real files', () => {
 
 describe('loadMnist errors', () => {
   it('names the file when it is truncated', async () => {
-    const dir = scratch();
+    const dir = scratchDir();
     const gz = readFileSync(path.join(mnistDir, 't10k-labels-idx1-ubyte.gz'));
     writeFileSync(path.join(dir, 't10k-labels-idx1-ubyte.gz'), gz.subarray(0, gz.length - 100));
     writeFileSync(
       path.join(dir, 't10k-images-idx3-ubyte.gz'),
       readFileSync(path.join(mnistDir, 't10k-images-idx3-ubyte.gz')),
     );
-    const err = await caught(loadMnist({ split: 'test', dir, download: false }));
+    const err = await caughtAdvkitError(loadMnist({ split: 'test', dir, download: false }));
     expect(err.code).toBe('CORRUPT_DATA');
     expect(err.message).toContain(path.join(dir, 't10k-labels-idx1-ubyte.gz'));
   });
 
   it('rejects an image/label count mismatch', async () => {
-    const dir = scratch();
+    const dir = scratchDir();
     writeFileSync(path.join(dir, 't10k-images-idx3-ubyte'), idxBytes(2051, [3, 2, 2], new Uint8Array(12)));
     writeFileSync(path.join(dir, 't10k-labels-idx1-ubyte.gz'), gzipSync(idxBytes(2049, [2], [1, 2])));
-    const err = await caught(loadMnist({ split: 'test', dir, download: false }));
+    const err = await caughtAdvkitError(loadMnist({ split: 'test', dir, download: false }));
     expect(err.code).toBe('CORRUPT_DATA');
     expect(err.message).toMatch(/3 images.*2 labels/);
   });
 
   it('offline: says every place it looked, the files it wants, and how to provide them', async () => {
-    const cache = scratch();
-    const explicit = scratch();
+    const cache = scratchDir();
+    const explicit = scratchDir();
     const err = await withDataEnv({ advkitData: path.join(explicit, 'env'), cacheHome: cache }, () =>
-      caught(loadMnist({ split: 'test', dir: explicit, fetch: offline })),
+      caughtAdvkitError(loadMnist({ split: 'test', dir: explicit, fetch: offline })),
     );
     expect(err.code).toBe('NETWORK');
     for (const place of [
@@ -123,8 +106,8 @@ describe('loadMnist errors', () => {
   });
 
   it('with downloads off: NOT_FOUND, naming what is missing where (Fashion-MNIST has labels only)', async () => {
-    const err = await withDataEnv({ advkitData: realDataRoot(), cacheHome: scratch() }, () =>
-      caught(loadMnist({ variant: 'fashion-mnist', split: 'test', download: false })),
+    const err = await withDataEnv({ advkitData: realDataRoot(), cacheHome: scratchDir() }, () =>
+      caughtAdvkitError(loadMnist({ variant: 'fashion-mnist', split: 'test', download: false })),
     );
     expect(err.code).toBe('NOT_FOUND');
     expect(err.message).toContain(
@@ -135,10 +118,10 @@ describe('loadMnist errors', () => {
 
 describe('loadMnist downloads', () => {
   it('downloads into the user cache, checks the checksums, then loads', async () => {
-    const cache = scratch();
+    const cache = scratchDir();
     const fetch = fakeFetch(mnistDir);
     const ds = await withDataEnv({ cacheHome: cache }, () =>
-      loadMnist({ split: 'test', dir: scratch(), fetch }),
+      loadMnist({ split: 'test', dir: scratchDir(), fetch }),
     );
     expect(ds.count).toBe(10000);
     expect(fetch.urls).toEqual([
@@ -155,14 +138,14 @@ describe('loadMnist downloads', () => {
   });
 
   it('rejects a download whose checksum does not match and leaves nothing behind', async () => {
-    const cache = scratch();
+    const cache = scratchDir();
     const fetch = fakeFetch(mnistDir, (b) => {
       const copy = Buffer.from(b);
       copy[copy.length - 1] ^= 1;
       return copy;
     });
     const err = await withDataEnv({ cacheHome: cache }, () =>
-      caught(loadMnist({ split: 'test', dir: scratch(), fetch })),
+      caughtAdvkitError(loadMnist({ split: 'test', dir: scratchDir(), fetch })),
     );
     expect(err.code).toBe('CORRUPT_DATA');
     expect(err.message).toMatch(/md5 .* expected 9fb629c4189551a2d022fa330f9573f3/);
@@ -171,10 +154,10 @@ describe('loadMnist downloads', () => {
   });
 
   it('reports an HTTP error as NETWORK', async () => {
-    const empty = scratch();
+    const empty = scratchDir();
     mkdirSync(path.join(empty, 'x'));
-    const err = await withDataEnv({ cacheHome: scratch() }, () =>
-      caught(loadMnist({ split: 'train', dir: empty, fetch: fakeFetch(empty) })),
+    const err = await withDataEnv({ cacheHome: scratchDir() }, () =>
+      caughtAdvkitError(loadMnist({ split: 'train', dir: empty, fetch: fakeFetch(empty) })),
     );
     expect(err.code).toBe('NETWORK');
     expect(err.message).toContain('HTTP 404');

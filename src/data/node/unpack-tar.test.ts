@@ -2,20 +2,17 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../test-utils/real-data.js';
+import { describe, expect, it } from 'vitest';
+
 import { tarBytes } from '../test-utils/synthetic.js';
 import { unpackTarMembers } from './unpack-tar.js';
-
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((f) => f()));
+import { scratchDir } from '../test-utils/scratch.js';
 
 const a = new Uint8Array([1, 2, 3]);
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 function archive(): { file: string; out: string } {
-  const t = tempDir();
-  cleanups.push(t.remove);
+  const t = { dir: scratchDir() };
   const file = path.join(t.dir, 'x.tar.gz');
   writeFileSync(
     file,
