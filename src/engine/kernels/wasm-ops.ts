@@ -10,7 +10,6 @@ export const STOCK_KERNEL_NAMES = [
   'DepthwiseConv2dNative',
   'Identity',
   'Mean',
-  'Multiply',
   'PadV2',
   'Reshape',
   'Reverse',
@@ -95,10 +94,6 @@ export class WasmOps {
 
   slice(x: TensorInfo, begin: number[], size: number[]): TensorInfo {
     return this.run('Slice', { x }, { begin, size });
-  }
-
-  multiply(a: TensorInfo, b: TensorInfo): TensorInfo {
-    return this.run('Multiply', { a, b }, {});
   }
 
   sum(x: TensorInfo, axis: number[]): TensorInfo {
