@@ -33,11 +33,11 @@ function importGraph(entry: string): Map<string, string[]> {
   return graph;
 }
 
-describe('the core entry point', () => {
+describe.each(['index.ts', 'browser.ts'])('the %s entry point', (entry) => {
   it('imports nothing Node-only, so it can be bundled for browsers', () => {
     const builtins = new Set(builtinModules);
     const offenders: string[] = [];
-    const graph = importGraph(path.join(srcDir, 'index.ts'));
+    const graph = importGraph(path.join(srcDir, entry));
     expect(graph.size).toBeGreaterThan(20); // the walk really followed the imports
     for (const [file, bare] of graph) {
       for (const spec of bare) {
@@ -56,6 +56,7 @@ describe('the core entry point', () => {
     };
     expect(pkg.exports['.'].import).toBe('./dist/index.js');
     expect(pkg.exports['./node'].import).toBe('./dist/node.js');
+    expect(pkg.exports['./browser'].import).toBe('./dist/browser.js');
     expect(pkg.bin.advkit).toBe('./bin/advkit.js');
   });
 });
