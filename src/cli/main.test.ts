@@ -89,6 +89,16 @@ describe('advkit CLI', () => {
     expect(out.predictions[0].top[0].label).toBe('black_swan');
   });
 
+  it('scores the pretrained ImageNet model on a labelled image folder (Keras ids vs Darknet order)', async () => {
+    const samples = path.join(realDataRoot(), 'imagenet-samples');
+    const r = await run(
+      ...['predict', '--model', darknetDir, '--data', path.join(samples, 'foolbox'), '--n', '20', '--json'],
+      ...['--label-map', path.join(samples, 'imagenet_class_index.json')],
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { accuracy: number }).accuracy).toBeGreaterThanOrEqual(0.7);
+  });
+
   it('trains, saves with metadata, resumes, and the saved model predicts', async () => {
     const out = path.join(tmp, 'mlp');
     const args = ['train', '--data', 'mnist', '--arch', 'mlp', '--hidden', '32', '--n', '512'];

@@ -15,6 +15,7 @@ interface PredictOptions {
   image?: string[];
   data?: string;
   dataDir?: string;
+  labelMap?: string;
   split: 'train' | 'test';
   n: number;
   seed?: number;
@@ -41,6 +42,10 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
     .option('--image <files...>', 'image file(s) to classify (PNG, JPEG, WebP, ...)')
     .option('--data <name>', 'dataset to sample: mnist, fashion-mnist, cifar10, or an image folder')
     .option('--data-dir <dir>', 'where dataset files are (default: $ADVKIT_DATA, then the user cache)')
+    .option(
+      '--label-map <file>',
+      'image folder: class names and labels (e.g. imagenet_class_index.json, labels.csv)',
+    )
     .option('--split <split>', 'dataset split: train or test', 'test')
     .option('--n <count>', 'number of dataset samples', positiveInt('--n'), 10)
     .option(
@@ -92,7 +97,15 @@ async function predictImages(classifier: Classifier, files: string[], top: numbe
 }
 
 async function predictDataset(classifier: Classifier, opts: PredictOptions): Promise<Prediction[]> {
-  const ds = await loadDataset(opts.data ?? 'mnist', { split: opts.split, dir: opts.dataDir });
+  const [height, width, channels] = classifier.inputShape;
+  // Image folders are decoded at the model's input size; the built-in datasets have their own.
+  const ds = await loadDataset(opts.data ?? 'mnist', {
+    split: opts.split,
+    dir: opts.dataDir,
+    imageSize: [height, width],
+    channels: channels === 1 ? 1 : 3,
+    ...(opts.labelMap !== undefined ? { labelMap: opts.labelMap } : {}),
+  });
   checkCompatible(classifier, ds);
   const n = Math.min(opts.n, ds.count);
   const indices =
