@@ -215,3 +215,23 @@ describe('conv gradient kernels free their intermediates', () => {
     tf.dispose([x, w, wd]);
   });
 });
+
+describe('NCHW input gradient', () => {
+  it('still goes to the stock kernel and equals cpu', async () => {
+    const rng = new Rng(21);
+    const dyv = randomValues(rng, [2, 4, 5, 5]);
+    const wv = randomValues(rng, [3, 3, 3, 4]);
+    const run = () =>
+      tf
+        .engine()
+        .runKernel(
+          'Conv2DBackpropInput',
+          { dy: tf.tensor4d(dyv, [2, 4, 5, 5]), filter: tf.tensor4d(wv, [3, 3, 3, 4]) },
+          { strides: 1, pad: 'same', dataFormat: 'NCHW', inputShape: [2, 3, 5, 5] },
+        ) as tf.Tensor;
+    const [wasm] = await runOn('wasm', run);
+    const [cpu] = await runOn('cpu', run);
+    expect(wasm.shape).toEqual([2, 3, 5, 5]);
+    expect(relativeError(wasm.values, cpu.values)).toBeLessThan(TOLERANCE);
+  });
+});

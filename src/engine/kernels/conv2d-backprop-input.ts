@@ -15,7 +15,10 @@ const NAME = 'Conv2DBackpropInput';
  *   and XNNPACK's micro-kernels run mostly empty).
  */
 export function makeConv2dBackpropInput(stock: StockKernels): KernelFunc {
-  return ({ inputs, backend, attrs }) => {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    // the stock kernel's naive loop also handles NCHW, which no wasm forward convolution produces
+    if (attrs?.dataFormat === 'NCHW') return stock.Conv2DBackpropInput(args);
     const ops = new WasmOps(backend as BackendWasm, stock);
     const dy = input(NAME, inputs, 'dy');
     const filter = input(NAME, inputs, 'filter');

@@ -7,6 +7,7 @@ export const STOCK_KERNEL_NAMES = [
   'BatchMatMul',
   'Cast',
   'Conv2D',
+  'Conv2DBackpropInput',
   'DepthwiseConv2dNative',
   'Identity',
   'Mean',
