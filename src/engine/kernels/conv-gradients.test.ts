@@ -65,6 +65,9 @@ const CONV_CASES: Case[] = [
     ],
   },
   { x: [2, 9, 10, 3], filter: [3, 2, 3, 4], strides: [1, 2], pad: 'same' },
+  // more than 4 input channels: the filter gradient as one convolution over batch-as-channels operands
+  { x: [2, 8, 8, 6], filter: [3, 3, 6, 5], strides: 1, pad: 'same' },
+  { x: [3, 9, 7, 8], filter: [3, 2, 8, 4], strides: 2, pad: 'valid' },
   {
     x: [2, 6, 7, 3],
     filter: [3, 3, 3, 2],

