@@ -6,6 +6,7 @@ import { AdvkitError, invalidArgument } from '../../errors.js';
 import { ADVKIT_VERSION } from '../../version.js';
 import type { Classifier } from '../classifier.js';
 import { ADVKIT_MODEL_FORMAT, METADATA_FILE, type ClassifierMetadata } from '../metadata.js';
+import { writeFileSynced } from '../../util/node/write-file-synced.js';
 
 /** File name of the single weights file that saveClassifier writes. */
 export const WEIGHTS_FILE = 'weights.bin';
@@ -35,16 +36,6 @@ function modelJsonFor(artifacts: tf.io.ModelArtifacts): tf.io.ModelJSON {
   if (artifacts.modelInitializer !== undefined) json.modelInitializer = artifacts.modelInitializer;
   if (artifacts.trainingConfig !== undefined) json.trainingConfig = artifacts.trainingConfig;
   return json;
-}
-
-async function writeFileSynced(file: string, data: string | Uint8Array): Promise<void> {
-  const handle = await fs.open(file, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 async function isDirectory(p: string): Promise<boolean | undefined> {

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AdvkitError } from '../../errors.js';
 import type { CheckpointStore } from '../checkpoint.js';
+import { writeFileSynced } from '../../util/node/write-file-synced.js';
 
 /** Name of the checkpoint file inside a checkpoint directory. */
 export const CHECKPOINT_FILE = 'checkpoint.advkit';
@@ -27,13 +28,7 @@ export class FileCheckpointStore implements CheckpointStore {
     await this.removeStaleTemps();
     const temp = path.join(this.dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
     try {
-      const handle = await fs.open(temp, 'w');
-      try {
-        await handle.writeFile(bytes);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await writeFileSynced(temp, bytes);
       await fs.rename(temp, this.location);
     } catch (err) {
       await fs.rm(temp, { force: true });
