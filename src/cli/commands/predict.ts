@@ -35,7 +35,7 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
     .command('predict')
     .description(
       'Classify images or dataset samples and print the top-k labels with confidences. ' +
-        'With no --model it uses the bundled MNIST model; with no --image it classifies MNIST test samples.',
+        'With no --model it uses the bundled MNIST model; with no --image it classifies test samples of the dataset the model was trained on (MNIST by default).',
     )
     .option('--model <dir>', 'model directory (default: the bundled mnist-cnn)')
     .option('--labels <file>', 'class names for a model without advkit.json (txt, one per line, or JSON)')
@@ -99,7 +99,7 @@ async function predictImages(classifier: Classifier, files: string[], top: numbe
 async function predictDataset(classifier: Classifier, opts: PredictOptions): Promise<Prediction[]> {
   const [height, width, channels] = classifier.inputShape;
   // Image folders are decoded at the model's input size; the built-in datasets have their own.
-  const ds = await loadDataset(opts.data ?? 'mnist', {
+  const ds = await loadDataset(opts.data ?? classifier.metadata.dataset ?? 'mnist', {
     split: opts.split,
     dir: opts.dataDir,
     imageSize: [height, width],
