@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +64,14 @@ describe('advkit CLI', () => {
     expect(badArch.code).toBe(2);
     expect(badArch.stderr).toContain("Unknown architecture 'vgg'");
     expect(existsSync(path.join(tmp, 'x'))).toBe(false);
+
+    const notAModel = mkdtempSync(path.join(tmp, 'notes-'));
+    writeFileSync(path.join(notAModel, 'notes.txt'), 'keep me');
+    const refused = await run('train', '--data', 'mnist', '--arch', 'linear', '--out', notAModel);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('holds no model');
+    expect(refused.stderr).not.toContain('training');
+    expect(readFileSync(path.join(notAModel, 'notes.txt'), 'utf8')).toBe('keep me');
   });
 
   it('predicts MNIST digits with the bundled model on defaults', async () => {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { initNodeBackend } from '../../engine/node-backend.js';
-import { FileCheckpointStore, loadDataset, saveClassifier } from '../../node.js';
+import { FileCheckpointStore, assertCanSaveClassifier, loadDataset, saveClassifier } from '../../node.js';
 import {
   ARCHITECTURES,
   AUGMENT_NAMES,
@@ -186,6 +186,7 @@ export function registerTrainCommand(program: Command, io: CliIo): void {
           `--resume: no checkpoint directory at ${checkpointDir}. Run without --resume to start.`,
         );
       }
+      await assertCanSaveClassifier(opts.out); // fail now, not after hours of training
       const backend = await initNodeBackend({ backend: opts.backend });
 
       const trainData = selectData(

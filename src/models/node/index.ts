@@ -1,6 +1,6 @@
 /** Node-only model IO: loading and saving classifiers on disk, labels files, bundled models. */
 export { loadClassifier, type LoadClassifierOptions } from './load-classifier.js';
-export { saveClassifier, WEIGHTS_FILE } from './save-classifier.js';
+export { assertCanSaveClassifier, saveClassifier, WEIGHTS_FILE } from './save-classifier.js';
 export { bundledModelDir, packageRoot, type BundledModelName } from './package-root.js';
 export { readLabelsFile, findLabelsFile, CLASS_INDEX_FILE, type ReadLabelsOptions } from './labels-file.js';
 export { readModelArtifacts, locateModel, type ModelLocation } from './model-files.js';

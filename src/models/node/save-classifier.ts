@@ -61,6 +61,14 @@ async function checkReplaceable(target: string): Promise<boolean> {
 }
 
 /**
+ * Throws the error saveClassifier would throw for this target directory (a file, or a non-empty directory
+ * that holds no model), so that a long job can check where it will save before it starts.
+ */
+export async function assertCanSaveClassifier(dir: string): Promise<void> {
+  await checkReplaceable(path.resolve(dir));
+}
+
+/**
  * Saves a classifier as model.json + weights.bin + advkit.json (metadata: architecture, dataset,
  * preprocessing, class names, training config, metrics, seed, advkit version, creation time).
  * Atomic: the files are written into a temporary sibling directory that is then renamed into place, so the
