@@ -1,5 +1,6 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { OptionReader, SeededInitializers, type ArchitectureOptions } from './options.js';
+import { buildTwoConvCnn } from './two-conv-cnn.js';
 
 /**
  * The MNIST challenge CNN of Madry et al. 2018 ("Towards Deep Learning Models Resistant to Adversarial
@@ -9,31 +10,5 @@ import { OptionReader, SeededInitializers, type ArchitectureOptions } from './op
 export function buildMadryMnistCnn(opts: ArchitectureOptions): tfl.LayersModel {
   const o = new OptionReader('madry-mnist-cnn', opts, []);
   const init = new SeededInitializers(o.seed);
-  return tfl.sequential({
-    name: 'madry_mnist_cnn',
-    layers: [
-      tfl.layers.conv2d({
-        inputShape: o.inputShape,
-        filters: 32,
-        kernelSize: 5,
-        padding: 'same',
-        activation: 'relu',
-        kernelInitializer: init.conv(),
-        name: 'conv1',
-      }),
-      tfl.layers.maxPooling2d({ poolSize: 2, strides: 2, name: 'pool1' }),
-      tfl.layers.conv2d({
-        filters: 64,
-        kernelSize: 5,
-        padding: 'same',
-        activation: 'relu',
-        kernelInitializer: init.conv(),
-        name: 'conv2',
-      }),
-      tfl.layers.maxPooling2d({ poolSize: 2, strides: 2, name: 'pool2' }),
-      tfl.layers.flatten({ name: 'flatten' }),
-      tfl.layers.dense({ units: 1024, activation: 'relu', kernelInitializer: init.dense(), name: 'fc1' }),
-      tfl.layers.dense({ units: o.numClasses, kernelInitializer: init.dense(), name: 'logits' }),
-    ],
-  });
+  return buildTwoConvCnn(o, init, { name: 'madry_mnist_cnn', filters: [32, 64], hidden: 1024 });
 }
