@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { initNodeBackend } from '../../engine/node-backend.js';
 import { bundledModelDir, loadClassifier, loadDataset, readImageFile } from '../../node.js';
-import { take, toTensors, type ImageDataset } from '../../data/index.js';
+import { take, toTensors } from '../../data/index.js';
+import { assertDataFitsClassifier } from '../../train/evaluate.js';
 import type { Classifier } from '../../models/index.js';
 import { invalidArgument } from '../../errors.js';
 import { Rng } from '../../util/rng.js';
@@ -106,7 +107,7 @@ async function predictDataset(classifier: Classifier, opts: PredictOptions): Pro
     channels: channels === 1 ? 1 : 3,
     ...(opts.labelMap !== undefined ? { labelMap: opts.labelMap } : {}),
   });
-  checkCompatible(classifier, ds);
+  assertDataFitsClassifier(classifier, ds);
   const n = Math.min(opts.n, ds.count);
   const indices =
     opts.seed === undefined
@@ -125,16 +126,6 @@ async function predictDataset(classifier: Classifier, opts: PredictOptions): Pro
   } finally {
     x.dispose();
     y.dispose();
-  }
-}
-
-function checkCompatible(classifier: Classifier, ds: ImageDataset): void {
-  const [h, w, c] = classifier.inputShape;
-  if (ds.height !== h || ds.width !== w || ds.channels !== c) {
-    throw invalidArgument(
-      `The model expects ${h}x${w}x${c} images but dataset '${ds.name}' has ${ds.height}x${ds.width}x${ds.channels}. ` +
-        'Choose a model trained on this dataset (--model) or a matching dataset (--data).',
-    );
   }
 }
 
