@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'CORRUPT_DATA' // a file exists but its content is wrong (magic, size, checksum)
   | 'UNSUPPORTED' // valid request the current backend/model cannot do
   | 'NETWORK' // a download failed
+  | 'ABORTED' // the caller's AbortSignal stopped the work (Ctrl-C in the CLI)
   | 'INTERNAL'; // a bug: not the user's fault
 
 export class AdvkitError extends Error {

@@ -10,3 +10,5 @@ export { registerWasmGradientKernels } from './engine/kernels/register-wasm-grad
 export * from './data/index.js';
 export * from './models/index.js';
 export * from './train/index.js';
+export * from './attacks/index.js';
+export { field, parseParams, type Field, type Params, type ParamsInput, type Schema } from './util/schema.js';

@@ -9,6 +9,7 @@ export const EXIT_INTERRUPTED = 130;
 
 export function exitCodeFor(err: unknown): number {
   if (err instanceof AdvkitError) {
+    if (err.code === 'ABORTED') return EXIT_INTERRUPTED;
     return err.code === 'INVALID_ARGUMENT' || err.code === 'NOT_FOUND' ? EXIT_USAGE : EXIT_FAILURE;
   }
   return EXIT_FAILURE;

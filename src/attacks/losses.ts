@@ -1,0 +1,74 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * Attack losses on logits (never on probabilities), per example, oriented so that the attacker maximises
+ * them. With `targets` they are the targeted forms (reaching the target raises the loss).
+ * - 'ce': cross-entropy of the true label; targeted: minus the cross-entropy of the target.
+ * - 'cw': the margin of Carlini & Wagner 2017 (eq. f6): max_{j != y} z_j - z_y, capped at `confidence`;
+ *   targeted: z_t - max_{j != t} z_j, capped likewise.
+ * - 'dlr': Difference of Logits Ratio (Croce & Hein 2020, "Reliable evaluation of adversarial robustness with
+ *   an ensemble of diverse parameter-free attacks", eq. 5 and its targeted form): shift- and scale-invariant,
+ *   -(z_y - max_{j != y} z_j) / (z_pi1 - z_pi3); targeted -(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2), where
+ *   z_pi is the sorted logits.
+ */
+export type LossName = 'ce' | 'cw' | 'dlr';
+export const LOSS_NAMES: readonly LossName[] = ['ce', 'cw', 'dlr'];
+
+export interface LossOptions {
+  /** Targets per example, or null for untargeted. */
+  targets: tf.Tensor1D | null;
+  /** The C&W confidence kappa: the margin stops rewarding beyond it. Infinity by default (no cap). */
+  confidence?: number;
+}
+
+export function attackLoss(name: LossName, logits: tf.Tensor2D, labels: tf.Tensor1D, opts: LossOptions): tf.Tensor1D {
+  return tf.tidy((): tf.Tensor1D => {
+    const k = logits.shape[1];
+    switch (name) {
+      case 'ce': {
+        const logp = tf.logSoftmax(logits);
+        const cls = opts.targets ?? labels;
+        const picked: tf.Tensor1D = tf.sum(tf.mul(logp, tf.oneHot(tf.cast(cls, 'int32'), k)), 1);
+        // -log p_y for untargeted; log p_t for targeted.
+        return opts.targets ? picked : tf.neg(picked);
+      }
+      case 'cw': {
+        const cls = opts.targets ?? labels;
+        const margin: tf.Tensor1D = tf.sub(classLogit(logits, cls), maxOther(logits, cls));
+        const oriented = opts.targets ? margin : tf.neg(margin);
+        const cap = opts.confidence ?? Infinity;
+        return Number.isFinite(cap) ? tf.minimum(oriented, cap) : oriented;
+      }
+      case 'dlr':
+        return dlr(logits, labels, opts.targets);
+    }
+  });
+}
+
+/** z[i, cls[i]] for each row. */
+export function classLogit(logits: tf.Tensor2D, cls: tf.Tensor1D): tf.Tensor1D {
+  return tf.sum(tf.mul(logits, tf.oneHot(tf.cast(cls, 'int32'), logits.shape[1])), 1);
+}
+
+/** max_{j != cls[i]} z[i, j] for each row. */
+export function maxOther(logits: tf.Tensor2D, cls: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy((): tf.Tensor1D => {
+    const mask = tf.oneHot(tf.cast(cls, 'int32'), logits.shape[1]);
+    // Push the excluded class far below every other logit, in the logits' own scale.
+    const spread = tf.add(tf.sub(tf.max(logits, 1, true), tf.min(logits, 1, true)), 1);
+    return tf.max(tf.sub(logits, tf.mul(mask, spread)), 1);
+  });
+}
+
+function dlr(logits: tf.Tensor2D, labels: tf.Tensor1D, targets: tf.Tensor1D | null): tf.Tensor1D {
+  const k = logits.shape[1];
+  const sorted = tf.topk(logits, Math.min(k, 4)).values;
+  const col = (i: number): tf.Tensor1D => tf.squeeze(tf.slice(sorted, [0, Math.min(i, k - 1)], [-1, 1]), [1]);
+  const zy = classLogit(logits, labels);
+  if (targets === null) {
+    const denom: tf.Tensor1D = tf.add(tf.sub(col(0), col(2)), 1e-12);
+    return tf.neg(tf.div<tf.Tensor1D>(tf.sub(zy, maxOther(logits, labels)), denom));
+  }
+  const denom: tf.Tensor1D = tf.add(tf.sub(col(0), tf.mul(0.5, tf.add(col(2), col(3)))), 1e-12);
+  return tf.neg(tf.div<tf.Tensor1D>(tf.sub(zy, classLogit(logits, targets)), denom));
+}

@@ -1,0 +1,18 @@
+import { invalidArgument } from '../errors.js';
+import type { Schema } from '../util/schema.js';
+import { bim } from './bim.js';
+import { fgsm } from './fgsm.js';
+import { mifgsm } from './mifgsm.js';
+import { pgd } from './pgd.js';
+import type { Attack } from './types.js';
+
+/** Every attack by its CLI name, in the order listings show them. */
+export const ATTACKS: readonly Attack<Schema>[] = [fgsm, bim, pgd, mifgsm];
+
+export function getAttack(name: string): Attack<Schema> {
+  const attack = ATTACKS.find((a) => a.name === name);
+  if (!attack) {
+    throw invalidArgument(`Unknown attack '${name}'. Available: ${ATTACKS.map((a) => a.name).join(', ')}.`);
+  }
+  return attack;
+}
