@@ -19,7 +19,10 @@ export const fgsm = defineAttack({
   budget: 'fixed',
   targeted: true,
   schema: {
-    loss: field.choice(LOSS_NAMES, { default: 'ce', description: 'Loss on logits: cross-entropy, C&W margin or DLR.' }),
+    loss: field.choice(LOSS_NAMES, {
+      default: 'ce',
+      description: 'Loss on logits: cross-entropy, C&W margin or DLR.',
+    }),
   },
   run: (ctx, p) =>
     iterativeAttack(ctx, {

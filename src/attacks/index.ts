@@ -1,5 +1,11 @@
 /** Attacks: one entry point (runAttack), the attack definitions and their building blocks. */
-export { runAttack, type AttackProgress, type AttackResult, type AttackRun, type RunAttackOptions } from './run-attack.js';
+export {
+  runAttack,
+  type AttackProgress,
+  type AttackResult,
+  type AttackRun,
+  type RunAttackOptions,
+} from './run-attack.js';
 export {
   NORMS,
   defineAttack,

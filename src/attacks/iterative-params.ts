@@ -4,7 +4,12 @@ import type { IterativeSettings } from './iterative.js';
 import type { AttackContext } from './types.js';
 
 /** The schema fields the iterative attacks share; each attack picks its own defaults. */
-export function iterativeFields(d: { steps: number; relStepSize: number; randomStart: boolean; restarts?: number }) {
+export function iterativeFields(d: {
+  steps: number;
+  relStepSize: number;
+  randomStart: boolean;
+  restarts?: number;
+}) {
   return {
     steps: field.integer({ default: d.steps, min: 1, description: 'Number of gradient steps.' }),
     relStepSize: field.number({
@@ -27,7 +32,10 @@ export function iterativeFields(d: { steps: number; relStepSize: number; randomS
       min: 1,
       description: 'Runs from new random starts; each example keeps its best result.',
     }),
-    loss: field.choice(LOSS_NAMES, { default: 'ce', description: 'Loss on logits: cross-entropy, C&W margin or DLR.' }),
+    loss: field.choice(LOSS_NAMES, {
+      default: 'ce',
+      description: 'Loss on logits: cross-entropy, C&W margin or DLR.',
+    }),
     earlyStop: field.boolean({
       default: true,
       description: 'Stop each example once adversarial (off: run every step and return the last iterate).',

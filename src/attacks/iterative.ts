@@ -121,7 +121,11 @@ function forwardOnly(
   return { logits, loss: lossFn(logits), grad: null };
 }
 
-function lossFor(ctx: AttackContext, s: IterativeSettings, rows: Int32Array): (z: tf.Tensor2D) => tf.Tensor1D {
+function lossFor(
+  ctx: AttackContext,
+  s: IterativeSettings,
+  rows: Int32Array,
+): (z: tf.Tensor2D) => tf.Tensor1D {
   return (z) =>
     tf.tidy(() => {
       const labels = tf.tensor1d(pick(ctx.labels, rows), 'int32');
@@ -151,7 +155,9 @@ function stepDirection(
   const step =
     ctx.norm === 'l1'
       ? sparseL1Step(g, xAdv, ctx.bounds, s.l1Sparsity, s.stepSize)
-      : tf.tidy((): tf.Tensor4D => tf.mul(normalizeGradient(g, ctx.norm === 'linf' ? 'linf' : 'l2'), s.stepSize));
+      : tf.tidy((): tf.Tensor4D =>
+          tf.mul(normalizeGradient(g, ctx.norm === 'linf' ? 'linf' : 'l2'), s.stepSize),
+        );
   return { step, momentum };
 }
 
@@ -247,4 +253,3 @@ function allRows(n: number): Int32Array {
 export function resolveStepSize(eps: number, rel: number, abs: number | undefined): number {
   return abs ?? rel * eps;
 }
-

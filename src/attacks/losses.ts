@@ -21,7 +21,12 @@ export interface LossOptions {
   confidence?: number;
 }
 
-export function attackLoss(name: LossName, logits: tf.Tensor2D, labels: tf.Tensor1D, opts: LossOptions): tf.Tensor1D {
+export function attackLoss(
+  name: LossName,
+  logits: tf.Tensor2D,
+  labels: tf.Tensor1D,
+  opts: LossOptions,
+): tf.Tensor1D {
   return tf.tidy((): tf.Tensor1D => {
     const k = logits.shape[1];
     switch (name) {

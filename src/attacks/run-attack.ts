@@ -113,7 +113,10 @@ export async function runAttack<S extends Schema>(
       const batchLabels = labels.subarray(start, start + size);
       const batchTargets = targets ? targets.subarray(start, start + size) : null;
       try {
-        const runOne = async (eps: number, unit: number): Promise<{ adv: tf.Tensor4D; cost: Cost; seconds: number }> => {
+        const runOne = async (
+          eps: number,
+          unit: number,
+        ): Promise<{ adv: tf.Tensor4D; cost: Cost; seconds: number }> => {
           const t0 = Date.now();
           const ctx = new BatchContext({
             classifier,
@@ -132,14 +135,38 @@ export async function runAttack<S extends Schema>(
         if (attack.budget === 'fixed') {
           for (let e = 0; e < epsList.length; e++) {
             const out = await runOne(epsList[e] ?? Infinity, e);
-            score(classifier, xb, out, epsList[e], norm, start, batchLabels, batchTargets, results[e], kept[e], keep);
+            score(
+              classifier,
+              xb,
+              out,
+              epsList[e],
+              norm,
+              start,
+              batchLabels,
+              batchTargets,
+              results[e],
+              kept[e],
+              keep,
+            );
             report(b * runsPerBatch + e + 1);
           }
         } else {
           const out = await runOne(Infinity, 0);
           for (let e = 0; e < epsList.length; e++) {
             const shared = { ...out, adv: out.adv.clone() };
-            score(classifier, xb, shared, epsList[e], norm, start, batchLabels, batchTargets, results[e], kept[e], keep);
+            score(
+              classifier,
+              xb,
+              shared,
+              epsList[e],
+              norm,
+              start,
+              batchLabels,
+              batchTargets,
+              results[e],
+              kept[e],
+              keep,
+            );
           }
           out.adv.dispose();
           report(b + 1);
@@ -212,7 +239,12 @@ function emptyResult(eps: number | undefined, n: number): AttackResult {
     adversarial: null,
     success: new Uint8Array(n),
     predictions: new Int32Array(n),
-    distances: { l0: new Float32Array(n), l1: new Float32Array(n), l2: new Float32Array(n), linf: new Float32Array(n) },
+    distances: {
+      l0: new Float32Array(n),
+      l1: new Float32Array(n),
+      l2: new Float32Array(n),
+      linf: new Float32Array(n),
+    },
     successRate: 0,
     accuracy: 0,
     cost: { gradients: 0, queries: 0 },
@@ -232,12 +264,19 @@ interface Setup<S extends Schema> {
   params: Params<S>;
 }
 
-function validate<S extends Schema>(classifier: Classifier, attack: Attack<S>, o: RunAttackOptions): Setup<S> {
+function validate<S extends Schema>(
+  classifier: Classifier,
+  attack: Attack<S>,
+  o: RunAttackOptions,
+): Setup<S> {
   const name = attack.name;
   const norm = o.norm ?? 'linf';
-  if (!NORMS.includes(norm)) throw invalidArgument(`norm must be one of ${NORMS.join(', ')}; got '${String(norm)}'.`);
+  if (!NORMS.includes(norm))
+    throw invalidArgument(`norm must be one of ${NORMS.join(', ')}; got '${String(norm)}'.`);
   if (!attack.norms.includes(norm)) {
-    throw invalidArgument(`${name} does not support the ${norm} norm; it supports ${attack.norms.join(', ')}.`);
+    throw invalidArgument(
+      `${name} does not support the ${norm} norm; it supports ${attack.norms.join(', ')}.`,
+    );
   }
   const params = parseParams(attack.schema, o.params, name);
   const epsList = parseEps(o.eps, norm, attack);
@@ -250,16 +289,20 @@ function validate<S extends Schema>(classifier: Classifier, attack: Attack<S>, o
   const x = o.x;
   const [h, w, c] = classifier.inputShape;
   if (x.rank !== 4 || x.shape[1] !== h || x.shape[2] !== w || x.shape[3] !== c) {
-    throw invalidArgument(`x must have shape [n, ${h}, ${w}, ${c}] for this model, got [${x.shape.join(', ')}].`);
+    throw invalidArgument(
+      `x must have shape [n, ${h}, ${w}, ${c}] for this model, got [${x.shape.join(', ')}].`,
+    );
   }
   const n = x.shape[0];
   if (n === 0) throw invalidArgument('x holds no examples.');
   const [lo, hi] = classifier.bounds;
-  const [min, max] = tf.tidy(() => [tf.min(x), tf.max(x)]).map((t) => {
-    const v = t.dataSync()[0];
-    t.dispose();
-    return v;
-  });
+  const [min, max] = tf
+    .tidy(() => [tf.min(x), tf.max(x)])
+    .map((t) => {
+      const v = t.dataSync()[0];
+      t.dispose();
+      return v;
+    });
   if (min < lo - 1e-6 || max > hi + 1e-6) {
     throw invalidArgument(
       `x has values in [${min}, ${max}] but the model's bounds are [${lo}, ${hi}]: scale the inputs into the bounds.`,
@@ -275,7 +318,9 @@ function validate<S extends Schema>(classifier: Classifier, attack: Attack<S>, o
 function parseEps(eps: RunAttackOptions['eps'], norm: Norm, attack: Attack<Schema>): (number | undefined)[] {
   if (eps === undefined) {
     if (attack.budget === 'fixed') {
-      throw invalidArgument(`${attack.name} needs a budget: give eps (e.g. 8/255 for linf on [0, 1] images).`);
+      throw invalidArgument(
+        `${attack.name} needs a budget: give eps (e.g. 8/255 for linf on [0, 1] images).`,
+      );
     }
     return [undefined];
   }
@@ -289,7 +334,12 @@ function parseEps(eps: RunAttackOptions['eps'], norm: Norm, attack: Attack<Schem
   return list;
 }
 
-function toLabels(values: ArrayLike<number> | tf.Tensor1D, n: number, classes: number, what: string): Int32Array {
+function toLabels(
+  values: ArrayLike<number> | tf.Tensor1D,
+  n: number,
+  classes: number,
+  what: string,
+): Int32Array {
   const arr = values instanceof tf.Tensor ? values.dataSync() : values;
   if (arr.length !== n) throw invalidArgument(`${what} has ${arr.length} entries for ${n} examples.`);
   const out = new Int32Array(n);
@@ -330,7 +380,12 @@ function resolveTargets(
 }
 
 /** Arg-max (or arg-min) of the logits, in batches. */
-function predictAll(classifier: Classifier, x: tf.Tensor4D, batchSize: number, which: 'max' | 'min' = 'max'): Int32Array {
+function predictAll(
+  classifier: Classifier,
+  x: tf.Tensor4D,
+  batchSize: number,
+  which: 'max' | 'min' = 'max',
+): Int32Array {
   const n = x.shape[0];
   const out = new Int32Array(n);
   for (let start = 0; start < n; start += batchSize) {

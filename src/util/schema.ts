@@ -32,8 +32,13 @@ export interface ChoiceField<T extends string = string, R extends boolean = bool
 export type Field = NumberField | BooleanField | ChoiceField;
 export type Schema = Readonly<Record<string, Field>>;
 
-type ValueOf<F> =
-  F extends NumberField ? number : F extends BooleanField ? boolean : F extends ChoiceField<infer T> ? T : never;
+type ValueOf<F> = F extends NumberField
+  ? number
+  : F extends BooleanField
+    ? boolean
+    : F extends ChoiceField<infer T>
+      ? T
+      : never;
 
 /** The parsed options: fields with a default are always present, the others may be undefined. */
 export type Params<S extends Schema> = {
@@ -106,7 +111,8 @@ export function parseParams<S extends Schema>(
 function checkValue(f: Field, value: unknown, name: string): unknown {
   switch (f.kind) {
     case 'boolean':
-      if (typeof value !== 'boolean') throw invalidArgument(`${name} must be true or false, got ${show(value)}.`);
+      if (typeof value !== 'boolean')
+        throw invalidArgument(`${name} must be true or false, got ${show(value)}.`);
       return value;
     case 'choice':
       if (typeof value !== 'string' || !f.values.includes(value)) {
@@ -121,7 +127,11 @@ function checkValue(f: Field, value: unknown, name: string): unknown {
 
 function checkNumber(f: NumberField, value: unknown, name: string): number {
   const expected = describeRange(f);
-  if (typeof value !== 'number' || !Number.isFinite(value) || (f.kind === 'integer' && !Number.isInteger(value))) {
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    (f.kind === 'integer' && !Number.isInteger(value))
+  ) {
     throw invalidArgument(`${name} must be ${expected}, got ${show(value)}.`);
   }
   const belowMin = f.min !== undefined && (f.exclusiveMin === true ? value <= f.min : value < f.min);
@@ -137,7 +147,9 @@ export function describeRange(f: NumberField): string {
   if (f.min !== undefined) parts.push(`${f.exclusiveMin === true ? '>' : '>='} ${f.min}`);
   if (f.max !== undefined) parts.push(`<= ${f.max}`);
   const noun = f.kind === 'integer' ? 'an integer' : 'a number';
-  return parts.length === 0 ? `a finite ${f.kind === 'integer' ? 'integer' : 'number'}` : `${noun} ${parts.join(' and ')}`;
+  return parts.length === 0
+    ? `a finite ${f.kind === 'integer' ? 'integer' : 'number'}`
+    : `${noun} ${parts.join(' and ')}`;
 }
 
 function show(value: unknown): string {

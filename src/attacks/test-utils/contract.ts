@@ -77,7 +77,10 @@ export function describeAttackContract(attack: Attack<Schema>, cases: readonly C
         it(`${c.norm}: targeted success means prediction == target`, async () => {
           const { x, labels } = slice(count);
           const targets = labels.map((y) => (y + 1) % 10);
-          const run = await runAttack(f.classifier, attack, { ...options(x, labels), goal: { target: targets } });
+          const run = await runAttack(f.classifier, attack, {
+            ...options(x, labels),
+            goal: { target: targets },
+          });
           const r = run.results[0];
           let successes = 0;
           for (let i = 0; i < count; i++) {
@@ -93,7 +96,9 @@ export function describeAttackContract(attack: Attack<Schema>, cases: readonly C
       it(`${c.norm}: bad parameters give a typed error`, async () => {
         const { x, labels } = slice(2);
         for (const params of [c.badParams, { noSuchParameter: 1 }]) {
-          const err = await runAttack(f.classifier, attack, { ...options(x, labels), params }).catch((e: unknown) => e);
+          const err = await runAttack(f.classifier, attack, { ...options(x, labels), params }).catch(
+            (e: unknown) => e,
+          );
           expect(err).toBeInstanceOf(AdvkitError);
           expect((err as AdvkitError).code).toBe('INVALID_ARGUMENT');
         }
