@@ -209,18 +209,25 @@ function record(
   acceptAdversarial: boolean,
   last: boolean,
 ): void {
-  const values = xAdv.dataSync();
+  const chosen: number[] = [];
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
     const isAdv = adversarial[i] === 1 && acceptAdversarial;
     // A non-adversarial end point only replaces an earlier restart's if its loss is higher.
     const better = last && t.done[r] === 0 && loss[i] > t.bestLoss[r];
-    if (isAdv || better) {
-      t.best.set(values.subarray(i * t.dim, (i + 1) * t.dim), r * t.dim);
-      t.bestLoss[r] = loss[i];
-      if (isAdv) t.done[r] = 1;
-    }
+    if (isAdv || better) chosen.push(i);
   }
+  if (chosen.length === 0) return;
+  // Download only the rows being kept.
+  const picked = chosen.length === rows.length ? xAdv.clone() : gatherRows(xAdv, Int32Array.from(chosen));
+  const values = picked.dataSync();
+  picked.dispose();
+  chosen.forEach((i, k) => {
+    const r = rows[i];
+    t.best.set(values.subarray(k * t.dim, (k + 1) * t.dim), r * t.dim);
+    t.bestLoss[r] = loss[i];
+    if (adversarial[i] === 1 && acceptAdversarial) t.done[r] = 1;
+  });
 }
 
 function gatherRows(x: tf.Tensor4D, rows: Int32Array): tf.Tensor4D {

@@ -18,7 +18,7 @@ const wild = defineAttack({
   run: async (ctx, p) => {
     await ctx.yieldStep(1, 1);
     ctx.logits(ctx.x).dispose();
-    return tf.tidy(() => tf.add(ctx.x, tf.mul(tf.sign(tf.sub(0.5, ctx.x)), p.push)));
+    return tf.tidy((): tf.Tensor4D => tf.add(ctx.x, tf.mul(tf.sign(tf.sub(0.5, ctx.x)), p.push)));
   },
 });
 
