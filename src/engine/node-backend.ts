@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { activateBackend, parseBackendName, type BackendName } from './backend.js';
 import { registerWasmGradientKernels } from './kernels/register-wasm-gradients.js';
+import { registerSimdFilterGradient } from './simd/simd-filter-gradient-node.js';
 import { resolveThreadCount, useThreadedWasm } from './wasm-threads-node.js';
 
 const require = createRequire(import.meta.url);
@@ -18,10 +19,14 @@ function pointWasmAtPackageFiles(): void {
   wasmPathsSet = true;
 }
 
-/** wasm with advkit's gradient kernels and, when more than one thread is asked for, the threaded build. */
+/**
+ * wasm with advkit's gradient kernels (the filter gradient as advkit's own SIMD kernel, Node-only since it
+ * starts helper threads) and, when more than one thread is asked for, the threaded build.
+ */
 function prepareWasm(threads: number): void {
   pointWasmAtPackageFiles();
   registerWasmGradientKernels();
+  registerSimdFilterGradient(threads);
   useThreadedWasm(threads);
 }
 
