@@ -168,6 +168,7 @@ if (layers.length > 0) {
     'forward ms',
     'input grad ms (x fwd)',
     'filter grad ms (x fwd)',
+    'before: XNNPACK-based filter grad ms (x fwd)',
   ];
   const lrows = layers.map((r) => [
     r.engine,
@@ -178,6 +179,9 @@ if (layers.length > 0) {
     r.forward_ms,
     `${r.input_grad_ms} (${r.input_grad_ratio})`,
     `${r.filter_grad_ms} (${r.filter_grad_ratio})`,
+    r.filter_grad_xnnpack_ms === undefined
+      ? '-'
+      : `${r.filter_grad_xnnpack_ms} (${r.filter_grad_xnnpack_ratio})`,
   ]);
   console.log('\n## Convolution layers (batch 128): forward vs gradient kernels\n');
   console.log([lh, lh.map(() => '---'), ...lrows].map((r) => `| ${r.join(' | ')} |`).join('\n'));

@@ -7,6 +7,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { initNodeBackend } from '../../dist/engine/node-backend.js';
 import { wasmThreadCount } from '../../dist/engine/wasm-threads-node.js';
+import { registerWasmGradientKernels } from '../../dist/engine/kernels/register-wasm-gradients.js';
+import { registerSimdFilterGradient } from '../../dist/engine/simd/simd-filter-gradient-node.js';
 import { MODELS } from './models.mjs';
 
 const args = Object.fromEntries(
@@ -152,6 +154,16 @@ function measureConv(model, layer, inShape, filterShape, strides, pad, kernel) {
   const dw = timeIt(() =>
     tf.engine().runKernel('Conv2DBackpropFilter', { x: xi, dy }, { ...attrs, filterShape }),
   );
+  // The XNNPACK-based filter gradient that the SIMD kernel replaced in Node (still the browser path and its
+  // fallback): registering the core kernels again puts it back, since the SIMD kernel is not one of them.
+  let dwXnnpack;
+  if (backend === 'wasm' && !stock) {
+    registerWasmGradientKernels();
+    dwXnnpack = timeIt(() =>
+      tf.engine().runKernel('Conv2DBackpropFilter', { x: xi, dy }, { ...attrs, filterShape }),
+    );
+    registerSimdFilterGradient(threads);
+  }
   const ms = (v) => Math.round(v * 10) / 10;
   emit({
     model,
@@ -166,6 +178,10 @@ function measureConv(model, layer, inShape, filterShape, strides, pad, kernel) {
     filter_grad_ms: ms(dw.median),
     input_grad_ratio: Math.round((dx.median / fwd.median) * 100) / 100,
     filter_grad_ratio: Math.round((dw.median / fwd.median) * 100) / 100,
+    ...(dwXnnpack && {
+      filter_grad_xnnpack_ms: ms(dwXnnpack.median),
+      filter_grad_xnnpack_ratio: Math.round((dwXnnpack.median / fwd.median) * 100) / 100,
+    }),
   });
   tf.dispose([xi, dy]);
 }

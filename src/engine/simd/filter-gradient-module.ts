@@ -13,9 +13,14 @@ import { encodeModule, F32, FunctionBody, I32, V128, type MemoryImport } from '.
  * to dW once at the end of the task. This is the shape of XNNPACK's wasm SIMD "loadsplat" GEMM micro-kernels,
  * with the pixel walk made two-dimensional so that taps need no im2col.
  *
- * The shape's constants (channel counts, strides, row pitches) are baked into the code, so channel counts that
- * are not multiples of the tile get their own tail tiles (fewer rows; one vector; scalar f32 columns).
- * Compiled at run time from TypeScript: no build step and no toolchain beyond the JavaScript engine.
+ * The shape's constants (channel counts, strides, row pitches) are baked into the code, most of them as the
+ * constant offsets of loads and stores, and channel counts that are not multiples of the tile get their own tail
+ * tiles (fewer input channels; one vector; scalar f32 columns).
+ *
+ * Why bytes emitted from TypeScript (wasm-encoder.ts) rather than AssemblyScript compiled at build time: the
+ * per-shape specialisation above comes for free; there is no generated binary to build before the tests (which
+ * run from src/) or to locate from both src/ and dist/; and nothing is needed beyond the JavaScript engine. The
+ * kernel is small enough that its generator reads as the loop nest it emits.
  */
 
 export interface FilterGradientShape {
@@ -27,17 +32,17 @@ export interface FilterGradientShape {
   strideWidth: number;
 }
 
-/** Register tile: `rows` input channels x `vectors` f32x4 of output channels. */
+/** Register tile: `inChannels` input channels x `outVectors` f32x4 vectors of output channels. */
 export interface RegisterTile {
-  rows: number;
-  vectors: number;
+  inChannels: number;
+  outVectors: number;
 }
 
 /**
  * 4 input channels x 8 output channels: 8 accumulators, 2 dy vectors and a broadcast fit x64's 16 vector
  * registers (V8 keeps one as scratch) with room to spare; measured against 6x8, 3x12 and 2x16 on CIFAR layers.
  */
-export const DEFAULT_TILE: RegisterTile = { rows: 4, vectors: 2 };
+export const DEFAULT_TILE: RegisterTile = { inChannels: 4, outVectors: 2 };
 
 /** Bytes per task-table entry: x offset, dy offset, dW offset (bytes), rows, columns (int32 each). */
 export const TASK_BYTES = 20;
@@ -89,37 +94,43 @@ function taskFunction(shape: FilterGradientShape, tile: RegisterTile): FunctionB
   const p = { x: 0, dy: 1, dw: 2, rows: 3, cols: 4 };
   const dyCol = f.local(I32);
   const dwCol = f.local(I32);
-  const xRow = f.local(I32);
+  const xChannel = f.local(I32);
   const dwTile = f.local(I32);
-  const counter = f.local(I32);
-  const inner = f.local(I32);
+  const columnCounter = f.local(I32);
+  const channelCounter = f.local(I32);
   f.get(p.dy).set(dyCol);
   f.get(p.dw).set(dwCol);
 
-  const fullBlocks = Math.floor(cout / (4 * tile.vectors));
-  const rest = cout - fullBlocks * 4 * tile.vectors;
+  const fullBlocks = Math.floor(cout / (4 * tile.outVectors));
+  const rest = cout - fullBlocks * 4 * tile.outVectors;
   const columnBlocks: { columns: Columns; repeat: number }[] = [];
   if (fullBlocks > 0)
-    columnBlocks.push({ columns: { kind: 'vector', count: tile.vectors }, repeat: fullBlocks });
+    columnBlocks.push({ columns: { kind: 'vector', count: tile.outVectors }, repeat: fullBlocks });
   if (rest >= 4) columnBlocks.push({ columns: { kind: 'vector', count: rest >> 2 }, repeat: 1 });
   if (rest % 4 > 0) columnBlocks.push({ columns: { kind: 'scalar', count: rest % 4 }, repeat: 1 });
 
-  const fullRows = Math.floor(cin / tile.rows);
-  const restRows = cin - fullRows * tile.rows;
+  const fullChannelBlocks = Math.floor(cin / tile.inChannels);
+  const restChannels = cin - fullChannelBlocks * tile.inChannels;
   const tiles = (columns: Columns): void => {
-    f.get(p.x).set(xRow);
+    f.get(p.x).set(xChannel);
     f.get(dwCol).set(dwTile);
-    const oneRowBlock = (rows: number): void => {
-      emitTile(f, shape, rows, columns, { x: xRow, dy: dyCol, dw: dwTile, rows: p.rows, cols: p.cols });
-      f.addTo(xRow, 4 * rows);
-      f.addTo(dwTile, 4 * rows * cout);
+    const channelBlock = (channels: number): void => {
+      emitTile(f, shape, channels, columns, {
+        x: xChannel,
+        dy: dyCol,
+        dw: dwTile,
+        rows: p.rows,
+        cols: p.cols,
+      });
+      f.addTo(xChannel, 4 * channels);
+      f.addTo(dwTile, 4 * channels * cout);
     };
-    repeat(f, inner, fullRows, () => oneRowBlock(tile.rows));
-    if (restRows > 0) oneRowBlock(restRows);
+    repeat(f, channelCounter, fullChannelBlocks, () => channelBlock(tile.inChannels));
+    if (restChannels > 0) channelBlock(restChannels);
   };
   for (const { columns, repeat: times } of columnBlocks) {
     const width = columns.kind === 'vector' ? 4 * columns.count : columns.count;
-    repeat(f, counter, times, () => {
+    repeat(f, columnCounter, times, () => {
       tiles(columns);
       f.addTo(dyCol, 4 * width);
       f.addTo(dwCol, 4 * width);
@@ -150,18 +161,18 @@ interface TileLocals {
   cols: number;
 }
 
-/** One register tile over the task's pixel rectangle, then added into dW. */
+/** One register tile (`channels` input channels x `columns`) over the task's pixel rectangle, then into dW. */
 function emitTile(
   f: FunctionBody,
   shape: FilterGradientShape,
-  rows: number,
+  channels: number,
   columns: Columns,
   at: TileLocals,
 ): void {
   const vector = columns.kind === 'vector';
   const type = vector ? V128 : F32;
   const colBytes = vector ? 16 : 4;
-  const acc = Array.from({ length: rows * columns.count }, () => f.local(type));
+  const acc = Array.from({ length: channels * columns.count }, () => f.local(type));
   const dyValues = Array.from({ length: columns.count }, () => f.local(type));
   const xValue = f.local(type);
   const xRow = f.local(I32);
@@ -193,7 +204,7 @@ function emitTile(
         load(g * colBytes);
         f.set(v);
       });
-      for (let i = 0; i < rows; i++) {
+      for (let i = 0; i < channels; i++) {
         f.get(xp);
         if (vector) f.v128Load32Splat(4 * i);
         else f.f32Load(4 * i);
@@ -212,7 +223,7 @@ function emitTile(
     f.addTo(xRow, xRowPitch).addTo(dyRow, dyRowPitch);
     f.addTo(r, -1).get(r).continueIf();
   });
-  for (let i = 0; i < rows; i++) {
+  for (let i = 0; i < channels; i++) {
     for (let g = 0; g < columns.count; g++) {
       const offset = 4 * i * shape.outChannels + g * colBytes;
       f.get(at.dw).get(at.dw);
