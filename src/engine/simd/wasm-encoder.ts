@@ -87,9 +87,6 @@ export class FunctionBody {
     return this.emit(0x6c);
   }
 
-  i32Ne(): this {
-    return this.emit(0x47);
-  }
 
   /** local[index] += delta */
   addTo(index: number, delta: number): this {
