@@ -1,0 +1,166 @@
+import { Option, type Command } from 'commander';
+import type { Attack } from '../../attacks/types.js';
+import { AdvkitError, invalidArgument } from '../../errors.js';
+import { describeRange, parseParams, type Field, type Schema } from '../../util/schema.js';
+import { parseNumber } from '../parse-options.js';
+
+/**
+ * The attack command's parameter flags, generated from the attack schemas (the single source of truth):
+ * every parameter of every registered attack becomes one kebab-case flag (relStepSize -> --rel-step-size),
+ * so attacks added to the registry get their flags without CLI changes. Values stay strings until the
+ * chosen attack's schema checks them.
+ */
+export interface ParamFlag {
+  /** The schema key, e.g. 'relStepSize'. */
+  key: string;
+  /** '--rel-step-size'. */
+  flag: string;
+  /** Where commander stores the value. */
+  attribute: string;
+  /** The attacks that take this parameter, with their field. */
+  attacks: { name: string; field: Field }[];
+}
+
+export const PARAMETERS_HEADING = 'Attack parameters (which attacks take them: their defaults):';
+
+export function flagFor(key: string): string {
+  return '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+/** One flag per distinct parameter name across `attacks`, in registry order. */
+export function collectParamFlags(attacks: readonly Attack<Schema>[]): ParamFlag[] {
+  const flags = new Map<string, ParamFlag>();
+  for (const attack of attacks) {
+    for (const [key, field] of Object.entries(attack.schema)) {
+      const flag = flagFor(key);
+      const entry = flags.get(key) ?? { key, flag, attribute: new Option(flag).attributeName(), attacks: [] };
+      entry.attacks.push({ name: attack.name, field });
+      flags.set(key, entry);
+    }
+  }
+  return [...flags.values()];
+}
+
+function placeholder(flag: ParamFlag): string {
+  const kinds = new Set(flag.attacks.map((a) => a.field.kind));
+  if (kinds.size === 1 && kinds.has('boolean')) return '[true|false]';
+  if (kinds.size === 1 && kinds.has('choice')) {
+    const values = new Set(flag.attacks.flatMap((a) => (a.field.kind === 'choice' ? a.field.values : [])));
+    return `<${[...values].join('|')}>`;
+  }
+  return '<value>';
+}
+
+export function showDefault(field: Field): string {
+  const d = field.default;
+  if (d === undefined) return 'none';
+  return typeof d === 'number' ? String(Number(d.toPrecision(4))) : String(d);
+}
+
+/**
+ * Adds the flags to the command under their own help heading. A parameter whose flag the command already
+ * has (--seed, --norm, ...) is a bug in that attack's schema: it would be unreachable, so it fails loudly.
+ */
+export function addParamOptions(cmd: Command, flags: ParamFlag[]): void {
+  const taken = new Set(cmd.options.map((o) => o.long));
+  for (const flag of flags) {
+    if (taken.has(flag.flag)) {
+      const owners = flag.attacks.map((a) => a.name).join(', ');
+      throw new AdvkitError(
+        'INTERNAL',
+        `The parameter '${flag.key}' of ${owners} would be ${flag.flag}, which the attack command already uses; rename it.`,
+      );
+    }
+    const byDefault = new Map<string, string[]>();
+    for (const a of flag.attacks)
+      byDefault.set(showDefault(a.field), [...(byDefault.get(showDefault(a.field)) ?? []), a.name]);
+    const defaults = [...byDefault].map(([d, names]) => `${names.join(', ')}: ${d}`).join('; ');
+    const description = flag.attacks[0]?.field.description ?? '';
+    const option = new Option(
+      `${flag.flag} ${placeholder(flag)}`,
+      `${description} (default for ${defaults})`,
+    ).helpGroup(PARAMETERS_HEADING);
+    cmd.addOption(option);
+  }
+}
+
+/** The attack's parameter flags, for messages: '--steps, --rel-step-size, ...'. */
+export function flagsOf(attack: Attack<Schema>): string {
+  const keys = Object.keys(attack.schema);
+  return keys.length === 0 ? '(none)' : keys.map(flagFor).join(', ');
+}
+
+function fromText(field: Field, raw: unknown): unknown {
+  if (typeof raw !== 'string') return raw;
+  if (field.kind === 'number' || field.kind === 'integer') {
+    try {
+      return parseNumber(raw);
+    } catch {
+      return raw; // parseParams names the flag and the expected range
+    }
+  }
+  if (field.kind === 'boolean') {
+    const v = raw.toLowerCase();
+    if (['true', 'yes', 'on', '1'].includes(v)) return true;
+    if (['false', 'no', 'off', '0'].includes(v)) return false;
+  }
+  return raw;
+}
+
+/**
+ * The parameters given on the command line for `attack`, checked against its schema. A flag the attack does
+ * not take is an error that lists the flags it does take. Missing parameters are left out (runAttack fills
+ * in the defaults).
+ */
+export function paramsFromFlags(
+  attack: Attack<Schema>,
+  values: Readonly<Record<string, unknown>>,
+  flags: readonly ParamFlag[],
+): Record<string, unknown> {
+  const given = flags.filter((f) => values[f.attribute] !== undefined);
+  const foreign = given.filter((f) => !Object.hasOwn(attack.schema, f.key));
+  if (foreign.length > 0) {
+    throw invalidArgument(
+      `${attack.name} does not take ${foreign.map((f) => f.flag).join(', ')}. Its parameters are: ${flagsOf(attack)}.`,
+    );
+  }
+  // Checked under the flag names so that messages say '--steps', not 'steps'.
+  const schemaByFlag: Schema = Object.fromEntries(
+    Object.entries(attack.schema).map(([k, f]) => [flagFor(k), f]),
+  );
+  const input = Object.fromEntries(
+    given.map((f) => [f.flag, fromText(attack.schema[f.key], values[f.attribute])]),
+  );
+  const checked = parseParams(schemaByFlag, input, attack.name);
+  return Object.fromEntries(given.map((f) => [f.key, checked[f.flag]]));
+}
+
+/** What `advkit attacks` prints: each attack with its norms, budget kind and parameters. */
+export function describeAttacks(attacks: readonly Attack<Schema>[]): string {
+  const lines = ['Attacks (advkit attack --attack <name>; parameters are flags):', ''];
+  for (const a of attacks) {
+    lines.push(`${a.name}  ${a.title}`);
+    const budget =
+      a.budget === 'fixed' ? 'fixed (needs --eps)' : 'minimal (--eps optional: it only decides success)';
+    lines.push(`  norms: ${a.norms.join(', ')}; budget: ${budget}; targeted: ${a.targeted ? 'yes' : 'no'}`);
+    for (const [key, field] of Object.entries(a.schema)) {
+      const range = field.kind === 'number' || field.kind === 'integer' ? `; ${describeRange(field)}` : '';
+      const values = field.kind === 'choice' ? `; one of ${field.values.join(', ')}` : '';
+      lines.push(`  ${flagFor(key)}  ${field.description} (default ${showDefault(field)}${range}${values})`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+/** The same as JSON. */
+export function attacksAsJson(attacks: readonly Attack<Schema>[]): unknown {
+  return attacks.map((a) => ({
+    name: a.name,
+    title: a.title,
+    norms: a.norms,
+    budget: a.budget,
+    targeted: a.targeted,
+    parameters: Object.entries(a.schema).map(([key, field]) => ({ name: key, flag: flagFor(key), ...field })),
+  }));
+}
