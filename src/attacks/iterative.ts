@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { attackLoss, type LossName } from './losses.js';
+import { attackObjective, type LossName } from './losses.js';
 import { batchNorm, normalizeGradient, project, randomInBall, scaleRows } from './norms.js';
 import type { AttackContext } from './types.js';
 
@@ -130,7 +130,7 @@ function lossFor(
     tf.tidy(() => {
       const labels = tf.tensor1d(pick(ctx.labels, rows), 'int32');
       const targets = ctx.targets ? tf.tensor1d(pick(ctx.targets, rows), 'int32') : null;
-      return attackLoss(s.loss, z, labels, { targets, confidence: s.confidence });
+      return attackObjective(s.loss, z, labels, { targets, confidence: s.confidence });
     });
 }
 

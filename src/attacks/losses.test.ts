@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import '../engine/backend.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { attackLoss, maxOther } from './losses.js';
+import { attackLoss, attackObjective, maxOther } from './losses.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -47,5 +48,33 @@ describe('attack losses on logits', () => {
     const targets = tf.tensor1d([3, 0], 'int32');
     // Row 0: -(3 - (-1)) / (3 - (0 + -1) / 2).
     expect(values(attackLoss('dlr', logits, labels, { targets }))[0]).toBeCloseTo(-4 / 3.5, 4);
+  });
+
+  it('the attack objective keeps a usable gradient on confident predictions, where cross-entropy underflows', () => {
+    const logits = tf.tensor2d([[60, 10, 0]]);
+    const labels = tf.tensor1d([0], 'int32');
+    const ce = tf.grad((z: tf.Tensor) =>
+      tf.sum(attackLoss('ce', z as tf.Tensor2D, labels, { targets: null })),
+    )(logits);
+    const obj = tf.grad((z: tf.Tensor) =>
+      tf.sum(attackObjective('ce', z as tf.Tensor2D, labels, { targets: null })),
+    )(logits);
+    // d CE / dz is sigmoid(s) ~ e^-50 times the direction: below float32's resolution around 1.
+    expect(Math.max(...Array.from(ce.dataSync()).map(Math.abs))).toBeLessThan(1e-20);
+    // The log-odds' gradient: -1 on the true class, a softmax over the others (e^10 : 1) elsewhere.
+    expect(values(obj)).toEqual([
+      -1,
+      +(Math.exp(10) / (Math.exp(10) + 1)).toFixed(5),
+      +(1 / (Math.exp(10) + 1)).toFixed(5),
+    ]);
+    // Same ordering as cross-entropy: a strictly increasing transform of it.
+    const two = tf.tensor2d([
+      [3, 1, 0],
+      [1, 3, 0],
+    ]);
+    const l2 = tf.tensor1d([0, 0], 'int32');
+    const [a, b] = attackLoss('ce', two, l2, { targets: null }).dataSync();
+    const [c, d] = attackObjective('ce', two, l2, { targets: null }).dataSync();
+    expect(Math.sign(b - a)).toBe(Math.sign(d - c));
   });
 });

@@ -31,11 +31,10 @@ export function attackLoss(
     const k = logits.shape[1];
     switch (name) {
       case 'ce': {
-        const logp = tf.logSoftmax(logits);
-        const cls = opts.targets ?? labels;
-        const picked: tf.Tensor1D = tf.sum(tf.mul(logp, tf.oneHot(tf.cast(cls, 'int32'), k)), 1);
-        // -log p_y for untargeted; log p_t for targeted.
-        return opts.targets ? picked : tf.neg(picked);
+        // CE = softplus(s) with s the log-odds against the true class (targeted: minus that of the target),
+        // computed without the cancellation of 1 - p_y.
+        const s = logOdds(logits, opts.targets ?? labels);
+        return opts.targets ? tf.neg(tf.softplus(s)) : tf.softplus(s);
       }
       case 'cw': {
         const cls = opts.targets ?? labels;
@@ -47,6 +46,39 @@ export function attackLoss(
       case 'dlr':
         return dlr(logits, labels, opts.targets);
     }
+  });
+}
+
+/**
+ * What the gradient attacks ascend: a strictly increasing transform of attackLoss per example, so that
+ * normalised steps (sign, L2, L1) are the same in exact arithmetic, but whose gradient does not vanish on
+ * confident predictions. For 'ce' it is the log-odds s = logsumexp_{j != y}(z_j - z_y) (CE = softplus(s), and
+ * softplus' factor sigmoid(s) ~ e^-40 on a confident MNIST model drowns the float32 gradient in rounding noise:
+ * FGSM at eps 0.3 left 18% accuracy with CE's gradient and 4% with this one). 'cw' and 'dlr' are unchanged.
+ */
+export function attackObjective(
+  name: LossName,
+  logits: tf.Tensor2D,
+  labels: tf.Tensor1D,
+  opts: LossOptions,
+): tf.Tensor1D {
+  if (name !== 'ce') return attackLoss(name, logits, labels, opts);
+  return tf.tidy(() => {
+    const s = logOdds(logits, opts.targets ?? labels);
+    return opts.targets ? tf.neg(s) : s;
+  });
+}
+
+/** logsumexp_{j != cls}(z_j - z_cls) per row: log((1 - p_cls) / p_cls), without rounding 1 - p_cls. */
+function logOdds(logits: tf.Tensor2D, cls: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const mask = tf.oneHot(tf.cast(cls, 'int32'), logits.shape[1]);
+    const spread = tf.add(tf.sub(tf.max(logits, 1, true), tf.min(logits, 1, true)), 1);
+    const shifted = tf.sub(
+      tf.sub(logits, tf.reshape(classLogit(logits, cls), [-1, 1])),
+      tf.mul(mask, tf.mul(spread, 100)),
+    );
+    return tf.logSumExp(shifted, 1);
   });
 }
 
