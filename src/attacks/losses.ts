@@ -28,7 +28,6 @@ export function attackLoss(
   opts: LossOptions,
 ): tf.Tensor1D {
   return tf.tidy((): tf.Tensor1D => {
-    const k = logits.shape[1];
     switch (name) {
       case 'ce': {
         // CE = softplus(s) with s the log-odds against the true class (targeted: minus that of the target),
