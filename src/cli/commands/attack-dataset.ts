@@ -90,7 +90,7 @@ export async function attackDataset(job: AttackJob, opts: AttackCliOptions, io: 
         model: path.resolve(job.modelDir),
         backend: job.backend,
         dataset: ds.name,
-        split: opts.split,
+        split: ds.split,
         n: ds.count,
         sample: opts.seed === undefined ? 'first n' : `random (seed ${opts.seed})`,
         seed: run.seed,
@@ -104,7 +104,7 @@ export async function attackDataset(job: AttackJob, opts: AttackCliOptions, io: 
         const shown = Math.min(opts.gallery ?? DEFAULT_GALLERY, ds.count);
         const png = await renderGallery(await gallerySections(job, ds, x, run, summary, shown), {
           title:
-            `${job.attack.name} (${job.norm}), ${job.target.description}, on ${ds.name}/${opts.split}: ` +
+            `${job.attack.name} (${job.norm}), ${job.target.description}, on ${ds.name}/${ds.split}: ` +
             `model ${path.basename(job.modelDir)}, clean accuracy ${percent(run.cleanAccuracy)}`,
           legend: `each cell: original | adversarial | perturbation ×${AMPLIFY}; clean → adversarial prediction (red: goal met)`,
         });

@@ -344,6 +344,22 @@ describe('advkit attack on the pretrained ImageNet model', () => {
     expect(png.width).toBe(2 * 16 + 3 * 224 + 2 * 12);
   });
 
+  it('matches an image folder labelled in Keras order to the Darknet-order model by class name', async () => {
+    const r = await run(
+      ...['--model', darknetDir, '--data', path.join(samples, 'foolbox'), '--n', '2', '--attack', 'fgsm'],
+      ...['--label-map', path.join(samples, 'imagenet_class_index.json'), '--eps', '2/255', '--json'],
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout) as {
+      cleanAccuracy: number;
+      split: string;
+      results: { successRate: number }[];
+    };
+    expect(summary.cleanAccuracy).toBe(1); // bull_mastiff and folding_chair, both right
+    expect(summary.split).toBe('all');
+    expect(summary.results[0].successRate).toBe(1);
+  });
+
   it('suggests close class names for a misspelt target', async () => {
     const r = await run(
       '--model',
