@@ -5,6 +5,7 @@ import type { AttackProgress } from '../../attacks/run-attack.js';
 import { NORMS, type Attack, type Norm } from '../../attacks/types.js';
 import { initNodeBackend } from '../../engine/node-backend.js';
 import { invalidArgument } from '../../errors.js';
+import type { Classifier } from '../../models/classifier.js';
 import { loadClassifier } from '../../models/node/load-classifier.js';
 import { bundledModelDir } from '../../models/node/package-root.js';
 import type { Schema } from '../../util/schema.js';
@@ -22,7 +23,6 @@ import {
 } from './attack-params.js';
 import { parseBudgets, type Budget } from './attack-shared.js';
 import { resolveTarget, type ResolvedTarget } from './attack-target.js';
-import type { Classifier } from '../../models/classifier.js';
 
 export interface AttackCliOptions {
   model?: string;
@@ -125,9 +125,7 @@ export function registerAttackCommand(program: Command, io: CliIo): void {
   addParamOptions(cmd, flags);
   cmd.action(async (opts: AttackCliOptions) => {
     if (opts.list) {
-      io.stdout(
-        opts.json ? JSON.stringify(attacksAsJson(ATTACKS), null, 2) + '\n' : describeAttacks(ATTACKS),
-      );
+      printAttacks(io, opts.json === true);
       return;
     }
     const attack = getAttack(opts.attack);
@@ -178,11 +176,11 @@ export function registerAttackCommand(program: Command, io: CliIo): void {
     .command('attacks')
     .description('List the attacks with their norms, budget kind and parameters (the same as attack --list).')
     .option('--json', 'print JSON')
-    .action((opts: { json?: boolean }) => {
-      io.stdout(
-        opts.json ? JSON.stringify(attacksAsJson(ATTACKS), null, 2) + '\n' : describeAttacks(ATTACKS),
-      );
-    });
+    .action((opts: { json?: boolean }) => printAttacks(io, opts.json === true));
+}
+
+function printAttacks(io: CliIo, json: boolean): void {
+  io.stdout(json ? JSON.stringify(attacksAsJson(ATTACKS), null, 2) + '\n' : describeAttacks(ATTACKS));
 }
 
 function checkNorm(attack: Attack<Schema>, norm: Norm | undefined): Norm {
