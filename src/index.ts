@@ -12,3 +12,12 @@ export * from './models/index.js';
 export * from './train/index.js';
 export * from './attacks/index.js';
 export { field, parseParams, type Field, type Params, type ParamsInput, type Schema } from './util/schema.js';
+export {
+  displaySize,
+  imageFromValues,
+  perturbationImage,
+  resizeImage,
+  toRgb,
+  type PixelImage,
+} from './render/pixel-image.js';
+export { svgText, type TextItem } from './render/svg-text.js';

@@ -5,3 +5,25 @@ export { resolveThreadCount, wasmThreadCount } from './engine/wasm-threads-node.
 export * from './data/node/index.js';
 export * from './models/node/index.js';
 export * from './train/node/file-checkpoint-store.js';
+export {
+  layoutAttackFigure,
+  renderAttackFigure,
+  type AttackFigureLayout,
+  type AttackFigureOptions,
+  type AttackFigureRow,
+  type ShownPrediction,
+} from './render/node/attack-figure.js';
+export {
+  layoutGallery,
+  renderGallery,
+  type GalleryCell,
+  type GalleryLayout,
+  type GalleryOptions,
+  type GallerySection,
+} from './render/node/gallery.js';
+export {
+  renderCanvasPng,
+  type CanvasSpec,
+  type FigureBox,
+  type PlacedImage,
+} from './render/node/canvas-png.js';
