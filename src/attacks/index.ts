@@ -24,3 +24,5 @@ export { fgsm } from './fgsm.js';
 export { bim } from './bim.js';
 export { pgd } from './pgd.js';
 export { mifgsm } from './mifgsm.js';
+export { cw } from './cw.js';
+export { deepfool } from './deepfool.js';

@@ -1,13 +1,15 @@
 import { invalidArgument } from '../errors.js';
 import type { Schema } from '../util/schema.js';
 import { bim } from './bim.js';
+import { cw } from './cw.js';
+import { deepfool } from './deepfool.js';
 import { fgsm } from './fgsm.js';
 import { mifgsm } from './mifgsm.js';
 import { pgd } from './pgd.js';
 import type { Attack } from './types.js';
 
 /** Every attack by its CLI name, in the order listings show them. */
-export const ATTACKS: readonly Attack<Schema>[] = [fgsm, bim, pgd, mifgsm];
+export const ATTACKS: readonly Attack<Schema>[] = [fgsm, bim, pgd, mifgsm, cw, deepfool];
 
 export function getAttack(name: string): Attack<Schema> {
   const attack = ATTACKS.find((a) => a.name === name);
