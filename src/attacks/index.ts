@@ -26,3 +26,5 @@ export { pgd } from './pgd.js';
 export { mifgsm } from './mifgsm.js';
 export { cw } from './cw.js';
 export { deepfool } from './deepfool.js';
+export { square } from './square.js';
+export { hopSkipJump } from './hop-skip-jump.js';

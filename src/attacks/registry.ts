@@ -4,12 +4,14 @@ import { bim } from './bim.js';
 import { cw } from './cw.js';
 import { deepfool } from './deepfool.js';
 import { fgsm } from './fgsm.js';
+import { hopSkipJump } from './hop-skip-jump.js';
 import { mifgsm } from './mifgsm.js';
 import { pgd } from './pgd.js';
+import { square } from './square.js';
 import type { Attack } from './types.js';
 
 /** Every attack by its CLI name, in the order listings show them. */
-export const ATTACKS: readonly Attack<Schema>[] = [fgsm, bim, pgd, mifgsm, cw, deepfool];
+export const ATTACKS: readonly Attack<Schema>[] = [fgsm, bim, pgd, mifgsm, cw, deepfool, square, hopSkipJump];
 
 export function getAttack(name: string): Attack<Schema> {
   const attack = ATTACKS.find((a) => a.name === name);
