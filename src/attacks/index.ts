@@ -28,3 +28,10 @@ export { cw } from './cw.js';
 export { deepfool } from './deepfool.js';
 export { square } from './square.js';
 export { hopSkipJump } from './hop-skip-jump.js';
+export {
+  transferAttack,
+  type TransferAttackOptions,
+  type TransferReport,
+  type TransferResult,
+} from './transfer.js';
+export * from './patch/index.js';

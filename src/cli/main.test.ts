@@ -36,7 +36,7 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('advkit CLI', () => {
   it('has --help for every command', async () => {
-    for (const cmd of ['predict', 'train', 'info']) {
+    for (const cmd of ['predict', 'train', 'attack', 'attacks', 'patch', 'info']) {
       const r = await run(cmd, '--help');
       expect(r.code).toBe(0);
       expect(r.stdout).toContain(`Usage: advkit ${cmd}`);

@@ -4,6 +4,7 @@ import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, exitCodeFor } from
 import { registerPredictCommand } from './commands/predict.js';
 import { registerTrainCommand } from './commands/train.js';
 import { registerInfoCommand } from './commands/info.js';
+import { registerPatchCommand } from './commands/patch.js';
 import { registerAttackCommand } from './commands/attack.js';
 import { ADVKIT_VERSION } from '../version.js';
 
@@ -27,6 +28,7 @@ export function buildProgram(io: CliIo): Command {
   registerPredictCommand(program, io);
   registerTrainCommand(program, io);
   registerAttackCommand(program, io);
+  registerPatchCommand(program, io);
   registerInfoCommand(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
