@@ -3,7 +3,7 @@ import { invalidArgument } from '../errors.js';
 import type { Classifier } from '../models/classifier.js';
 import type { Schema } from '../util/schema.js';
 import { goalMet, throwIfAborted } from './attack-context.js';
-import { runAttack, type RunAttackOptions } from './run-attack.js';
+import { runAttack, type AttackRun, type RunAttackOptions } from './run-attack.js';
 import type { Attack, Cost, Norm } from './types.js';
 
 export interface TransferAttackOptions<S extends Schema> extends Omit<RunAttackOptions, 'keepAdversarial'> {
@@ -78,54 +78,70 @@ export async function transferAttack<S extends Schema>(
     keepAdversarial: true,
   });
   try {
-    const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-    const labels = run.labels;
-    const targetCleanPredictions = await predict(target, options.x, batchSize, options.signal);
-    const targetCorrect = targetCleanPredictions.map((p, i) => Number(p === labels[i]));
-    const rows = Int32Array.from({ length: labels.length }, (_, i) => i);
-    const results: TransferResult[] = [];
-    for (const r of run.results) {
-      if (r.adversarial === null) throw invalidArgument('The surrogate run kept no adversarial inputs.');
-      const targetPredictions = await predict(target, r.adversarial, batchSize, options.signal);
-      const targetSuccess = goalMet(targetPredictions, rows, labels, run.targets);
-      let eligible = 0;
-      let transferred = 0;
-      for (let i = 0; i < labels.length; i++) {
-        if (targetCorrect[i] === 1 && r.success[i] === 1) {
-          eligible++;
-          transferred += targetSuccess[i];
-        }
-      }
-      results.push({
-        eps: r.eps,
-        surrogateSuccess: r.success,
-        targetSuccess,
-        targetPredictions,
-        surrogateSuccessRate: r.successRate,
-        targetSuccessRate: mean(targetSuccess),
-        eligible,
-        transferred,
-        transferRate: eligible === 0 ? 0 : transferred / eligible,
-        targetAccuracy: mean(targetPredictions.map((p, i) => Number(p === labels[i]))),
-        surrogateAccuracy: r.accuracy,
-        cost: r.cost,
-      });
-    }
-    return {
-      attack: run.attack,
-      norm: run.norm,
-      params: run.params,
-      seed: run.seed,
-      labels,
-      targets: run.targets,
-      surrogateCleanAccuracy: run.cleanAccuracy,
-      targetCleanAccuracy: mean(targetCorrect),
-      targetCleanPredictions,
-      results,
-    };
+    return await scoreTransfer(run, target, options.x, {
+      batchSize: options.batchSize,
+      signal: options.signal,
+    });
   } finally {
     run.dispose();
   }
+}
+
+/**
+ * The transfer part on its own: classifies a surrogate run's adversarial inputs (it must have kept them) and the
+ * clean inputs `x` with the target model and reports per eps as transferAttack does. The run stays the caller's.
+ */
+export async function scoreTransfer(
+  run: AttackRun,
+  target: Classifier,
+  x: tf.Tensor4D,
+  options: { batchSize?: number; signal?: AbortSignal } = {},
+): Promise<TransferReport> {
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const labels = run.labels;
+  const targetCleanPredictions = await predict(target, x, batchSize, options.signal);
+  const targetCorrect = targetCleanPredictions.map((p, i) => Number(p === labels[i]));
+  const rows = Int32Array.from({ length: labels.length }, (_, i) => i);
+  const results: TransferResult[] = [];
+  for (const r of run.results) {
+    if (r.adversarial === null) throw invalidArgument('The surrogate run kept no adversarial inputs.');
+    const targetPredictions = await predict(target, r.adversarial, batchSize, options.signal);
+    const targetSuccess = goalMet(targetPredictions, rows, labels, run.targets);
+    let eligible = 0;
+    let transferred = 0;
+    for (let i = 0; i < labels.length; i++) {
+      if (targetCorrect[i] === 1 && r.success[i] === 1) {
+        eligible++;
+        transferred += targetSuccess[i];
+      }
+    }
+    results.push({
+      eps: r.eps,
+      surrogateSuccess: r.success,
+      targetSuccess,
+      targetPredictions,
+      surrogateSuccessRate: r.successRate,
+      targetSuccessRate: mean(targetSuccess),
+      eligible,
+      transferred,
+      transferRate: eligible === 0 ? 0 : transferred / eligible,
+      targetAccuracy: mean(targetPredictions.map((p, i) => Number(p === labels[i]))),
+      surrogateAccuracy: r.accuracy,
+      cost: r.cost,
+    });
+  }
+  return {
+    attack: run.attack,
+    norm: run.norm,
+    params: run.params,
+    seed: run.seed,
+    labels,
+    targets: run.targets,
+    surrogateCleanAccuracy: run.cleanAccuracy,
+    targetCleanAccuracy: mean(targetCorrect),
+    targetCleanPredictions,
+    results,
+  };
 }
 
 /**
@@ -133,7 +149,7 @@ export async function transferAttack<S extends Schema>(
  * boundary: such barely-adversarial inputs rarely fool another model. Unless the caller chose, attacks that
  * have the option run every step (Dong et al. 2018 report transfer rates for full-length runs).
  */
-function withoutEarlyStop<S extends Schema>(
+export function withoutEarlyStop<S extends Schema>(
   attack: Attack<S>,
   params: Readonly<Record<string, unknown>> | undefined,
 ): Readonly<Record<string, unknown>> | undefined {
@@ -142,7 +158,7 @@ function withoutEarlyStop<S extends Schema>(
 }
 
 /** The target must take the surrogate's inputs and use its classes. */
-function checkCompatible(surrogate: Classifier, target: Classifier): void {
+export function checkCompatible(surrogate: Classifier, target: Classifier): void {
   const same = (a: readonly number[], b: readonly number[]): boolean =>
     a.length === b.length && a.every((v, i) => v === b[i]);
   if (!same(surrogate.inputShape, target.inputShape)) {

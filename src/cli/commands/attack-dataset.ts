@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import path from 'node:path';
 import { runAttack, type AttackRun } from '../../attacks/run-attack.js';
+import {
+  checkCompatible,
+  scoreTransfer,
+  withoutEarlyStop,
+  type TransferReport,
+} from '../../attacks/transfer.js';
 import { take, toTensors, type ImageDataset } from '../../data/dataset.js';
 import { writeFileAtomic } from '../../data/node/atomic-write.js';
 import { loadDataset } from '../../data/node/load-dataset.js';
@@ -46,6 +52,21 @@ export interface AttackSummary {
   results: BudgetSummary[];
   seconds: number;
   gallery: string | null;
+  /** With --transfer-to: how the adversarial inputs crafted on the model fare on the target model. */
+  transfer?: TransferSummary;
+}
+
+export interface TransferSummary {
+  model: string;
+  targetCleanAccuracy: number;
+  results: {
+    eps: number | null;
+    transferRate: number;
+    eligible: number;
+    transferred: number;
+    targetSuccessRate: number;
+    targetAccuracy: number;
+  }[];
 }
 
 /**
@@ -65,6 +86,7 @@ export async function attackDataset(job: AttackJob, opts: AttackCliOptions, io: 
       : gallery === null
         ? null
         : gallery.replace(/\.png$/i, '.json');
+  if (job.transfer) checkCompatible(classifier, job.transfer.classifier);
   try {
     const run = await runAttack(classifier, job.attack, {
       x,
@@ -72,10 +94,10 @@ export async function attackDataset(job: AttackJob, opts: AttackCliOptions, io: 
       goal: job.target.goal,
       eps: job.budgets?.map((b) => b.value),
       norm: job.norm,
-      params: job.params,
+      params: job.transfer ? (withoutEarlyStop(job.attack, job.params) ?? {}) : job.params,
       batchSize: job.batchSize,
       seed: job.seed,
-      keepAdversarial: gallery !== null,
+      keepAdversarial: gallery !== null || job.transfer !== undefined,
       signal: job.signal,
       onProgress: job.onProgress,
     });
@@ -97,9 +119,17 @@ export async function attackDataset(job: AttackJob, opts: AttackCliOptions, io: 
         batchSize: job.batchSize,
         cleanAccuracy: run.cleanAccuracy,
         results: run.results.map((r) => summarizeResult(run, r, job.budgets)),
-        seconds: (Date.now() - t0) / 1000,
+        seconds: 0,
         gallery,
       };
+      if (job.transfer) {
+        const report = await scoreTransfer(run, job.transfer.classifier, x, {
+          batchSize: job.batchSize,
+          signal: job.signal,
+        });
+        summary.transfer = transferSummary(job.transfer.modelDir, report);
+      }
+      summary.seconds = (Date.now() - t0) / 1000;
       if (gallery !== null) {
         const shown = Math.min(opts.gallery ?? DEFAULT_GALLERY, ds.count);
         const png = await renderGallery(await gallerySections(job, ds, x, run, summary, shown), {
@@ -121,6 +151,33 @@ export async function attackDataset(job: AttackJob, opts: AttackCliOptions, io: 
   } finally {
     x.dispose();
   }
+}
+
+function transferLines(t: TransferSummary | undefined, budgets: BudgetSummary[]): string[] {
+  if (t === undefined) return [];
+  return [
+    `transfer to ${t.model} (clean accuracy ${percent(t.targetCleanAccuracy)}):`,
+    ...t.results.map(
+      (r, i) =>
+        `  eps ${budgets[i].epsText}: ${r.transferred}/${r.eligible} transferred (${percent(r.transferRate)}), ` +
+        `target accuracy ${percent(t.targetCleanAccuracy)} -> ${percent(r.targetAccuracy)}`,
+    ),
+  ];
+}
+
+function transferSummary(modelDir: string, report: TransferReport): TransferSummary {
+  return {
+    model: path.resolve(modelDir),
+    targetCleanAccuracy: report.targetCleanAccuracy,
+    results: report.results.map((r) => ({
+      eps: r.eps,
+      transferRate: r.transferRate,
+      eligible: r.eligible,
+      transferred: r.transferred,
+      targetSuccessRate: r.targetSuccessRate,
+      targetAccuracy: r.targetAccuracy,
+    })),
+  };
 }
 
 async function loadSample(classifier: Classifier, opts: AttackCliOptions): Promise<ImageDataset> {
@@ -224,6 +281,7 @@ function datasetText(job: AttackJob, s: AttackSummary, written: (string | null)[
       `data: ${s.dataset}/${s.split}, ${s.n} images (${s.sample}); clean accuracy ${percent(s.cleanAccuracy)}`,
       summaryTable(s.results, job.norm).trimEnd(),
       'distances: medians over the images the model got right and the attack fooled',
+      ...transferLines(s.transfer, s.results),
       files.length > 0
         ? `wrote ${files.join(', ')}`
         : '(give --out <file.png> to save a gallery and a JSON summary)',

@@ -9,6 +9,7 @@ import { writePng } from '../../data/node/image-file.js';
 import { loadDataset } from '../../data/node/load-dataset.js';
 import { realDataRoot } from '../../data/test-utils/real-data.js';
 import { layoutAttackFigure, type AttackFigureRow } from '../../render/node/attack-figure.js';
+import { bundledModelDir } from '../../models/node/package-root.js';
 import { main } from '../main.js';
 
 interface Run {
@@ -259,6 +260,36 @@ describe('advkit attack', () => {
     const json = await run('--data', 'mnist', '--n', '4', '--attack', 'fgsm', '--eps', '0.2', '--json');
     expect(json.code, json.stderr).toBe(0);
     expect((JSON.parse(json.stdout) as { n: number; gallery: null }).gallery).toBeNull();
+  });
+
+  it('--transfer-to crafts on the model and reports how many adversarial inputs fool the other model', async () => {
+    const summary = path.join(tmp, 'transfer.json');
+    const r = await run(
+      '--n',
+      '12',
+      '--attack',
+      'fgsm',
+      '--eps',
+      '0.3',
+      '--transfer-to',
+      bundledModelDir('mnist-cnn'),
+      '--summary',
+      summary,
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /transfer to .*mnist-cnn \(clean accuracy 100\.0%\):\n  eps 0\.3: \d+\/\d+ transferred/,
+    );
+    const json = JSON.parse(readFileSync(summary, 'utf8')) as {
+      results: { fooled: number }[];
+      transfer: { results: { transferRate: number; eligible: number }[] };
+    };
+    // The same model on both sides: every example the attack fooled transfers.
+    expect(json.transfer.results[0].transferRate).toBe(1);
+    expect(json.transfer.results[0].eligible).toBe(json.results[0].fooled);
+    const mismatch = await run('--n', '2', '--eps', '0.1', '--transfer-to', bundledModelDir('cifar-cnn'));
+    expect(mismatch.code).toBe(2);
+    expect(mismatch.stderr).toMatch(/transfer needs the same input shape/);
   });
 
   it('names user mistakes in one line with exit code 2 and writes nothing', async () => {

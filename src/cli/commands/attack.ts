@@ -45,6 +45,7 @@ export interface AttackCliOptions {
   backend?: string;
   json?: boolean;
   list?: boolean;
+  transferTo?: string;
 }
 
 /** Everything a mode needs, checked: the loaded model, the attack with its parameters, goal and budgets. */
@@ -65,6 +66,8 @@ export interface AttackJob {
   onProgress: (p: AttackProgress) => void;
   /** Ends the progress bar, so that results print on clean lines. */
   endProgress: () => void;
+  /** --transfer-to: the model that classifies the adversarial inputs crafted on `classifier`. */
+  transfer?: { classifier: Classifier; modelDir: string };
 }
 
 const DEFAULT_ATTACK = 'pgd';
@@ -118,6 +121,10 @@ export function registerAttackCommand(program: Command, io: CliIo): void {
       'dataset mode: examples shown in the gallery (default: up to 100)',
       positiveInt('--gallery'),
     )
+    .option(
+      '--transfer-to <dir>',
+      'dataset mode: craft on --model (the surrogate), then report how many fool this model (transfer rate)',
+    )
     .option('--batch-size <n>', 'examples per forward/backward pass', positiveInt('--batch-size'), 128)
     .option('--backend <name>', 'compute backend: wasm, cpu, tensorflow (default: best available)')
     .option('--json', 'print JSON')
@@ -137,6 +144,10 @@ export function registerAttackCommand(program: Command, io: CliIo): void {
     const backend = await initNodeBackend({ backend: opts.backend });
     const modelDir = opts.model ?? bundledModelDir('mnist-cnn');
     const classifier = await loadClassifier(modelDir, opts.labels ? { labels: opts.labels } : undefined);
+    const transfer =
+      opts.transferTo === undefined
+        ? undefined
+        : { classifier: await loadClassifier(opts.transferTo), modelDir: opts.transferTo };
     const abort = new AbortController();
     const onSigint = (): void => abort.abort();
     process.once('SIGINT', onSigint);
@@ -162,6 +173,7 @@ export function registerAttackCommand(program: Command, io: CliIo): void {
           progress.update(100 * p.fraction, fields);
         },
         endProgress: () => progress.stop(),
+        transfer,
       };
       if (opts.image) await attackImages(job, opts.image, opts, io);
       else await attackDataset(job, opts, io);
@@ -169,6 +181,7 @@ export function registerAttackCommand(program: Command, io: CliIo): void {
       progress.stop();
       process.removeListener('SIGINT', onSigint);
       classifier.dispose();
+      transfer?.classifier.dispose();
     }
   });
 
@@ -207,9 +220,12 @@ function checkOptions(attack: Attack<Schema>, opts: AttackCliOptions, budgets: B
   if (opts.out !== undefined && path.extname(opts.out).toLowerCase() !== '.png') {
     throw invalidArgument(`--out must name a .png file, got '${opts.out}'.`);
   }
-  if (opts.image && (opts.summary !== undefined || opts.gallery !== undefined)) {
+  if (
+    opts.image &&
+    (opts.summary !== undefined || opts.gallery !== undefined || opts.transferTo !== undefined)
+  ) {
     throw invalidArgument(
-      '--summary and --gallery are for dataset mode (--data); with --image, use --out and --json.',
+      '--summary, --gallery and --transfer-to are for dataset mode (--data); with --image, use --out and --json.',
     );
   }
   if (opts.summary !== undefined && path.extname(opts.summary).toLowerCase() !== '.json') {
