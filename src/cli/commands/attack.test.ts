@@ -278,7 +278,7 @@ describe('advkit attack', () => {
     );
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(
-      /transfer to .*mnist-cnn \(clean accuracy 100\.0%\):\n  eps 0\.3: \d+\/\d+ transferred/,
+      /transfer to .*mnist-cnn \(clean accuracy 100\.0%\):\n {2}eps 0\.3: \d+\/\d+ transferred/,
     );
     const json = JSON.parse(readFileSync(summary, 'utf8')) as {
       results: { fooled: number }[];
