@@ -1,4 +1,5 @@
 import { AdvkitError } from '../errors.js';
+import type { GuardState } from './adversarial/guard.js';
 import type { OptimizerState } from './optimizers.js';
 import type { ResolvedTrainOptions } from './options.js';
 
@@ -19,21 +20,53 @@ export interface TrainingCheckpoint {
   batch: number;
   rng: [number, number, number, number];
   /** Running sums of the epoch in progress, so that its reported loss and accuracy survive a resume. */
-  epochTotals: { loss: number; correct: number; seen: number };
+  epochTotals: EpochTotals;
   history: EpochMetrics[];
   /** Training seconds spent before this checkpoint (not counting time while stopped). */
   seconds: number;
   weights: Float32Array[];
   optimizer: OptimizerState;
+  /** Named arrays a training method carries between steps (Free AT's perturbation, the guard's best weights). */
+  extra?: Record<string, Float32Array[]>;
+  /** The FGSM-RS guard's bookkeeping. */
+  guard?: GuardState;
+}
+
+/**
+ * Sums over the epoch in progress: the objective and accuracy of what the step trains on, and (adversarial
+ * training) the clean and adversarial cross-entropy, correct and image counts. Checkpoints written before
+ * adversarial training existed have only the first three.
+ */
+export interface EpochTotals {
+  loss: number;
+  correct: number;
+  seen: number;
+  cleanLoss?: number;
+  cleanCorrect?: number;
+  cleanSeen?: number;
+  adversarialLoss?: number;
+  adversarialCorrect?: number;
+  adversarialSeen?: number;
 }
 
 export interface EpochMetrics {
   epoch: number;
+  /** Mean training objective. */
   loss: number;
+  /** Accuracy on what the step trains on: the batch for standard training, its adversarial examples otherwise. */
   accuracy: number;
   evalAccuracy?: number;
   lr: number;
   seconds: number;
+  /** Adversarial training: clean and adversarial cross-entropy and accuracy on the training batches. */
+  cleanLoss?: number;
+  cleanAccuracy?: number;
+  adversarialLoss?: number;
+  adversarialAccuracy?: number;
+  /** Adversarial training: the budget at the epoch's last step (below the target during the eps warm-up). */
+  eps?: number;
+  /** FGSM-RS guard: PGD accuracy on the guard batch after this epoch. */
+  robustAccuracy?: number;
 }
 
 export interface DataFingerprint {
@@ -89,22 +122,38 @@ export function crc32(bytes: Uint8Array, crc = 0): number {
 }
 
 // File layout: MAGIC (8 bytes) | version u32 | header length u32 | payload length u32 | CRC-32 of header and
-// payload u32 | header (UTF-8 JSON) | payload (float32 arrays, little-endian, back to back).
+// payload u32 | header (UTF-8 JSON) | payload (float32 arrays, little-endian, back to back: weights, optimizer
+// slots by sorted name, then (version 2) the extra arrays by sorted name). Version 1 files (no extra arrays)
+// are still read.
 const MAGIC = 'ADVKCKPT';
-const VERSION = 1;
+const VERSION = 2;
+const READABLE_VERSIONS = [1, 2];
 const PREFIX = MAGIC.length + 16;
 
-interface Header extends Omit<TrainingCheckpoint, 'weights' | 'optimizer'> {
+interface Header extends Omit<TrainingCheckpoint, 'weights' | 'optimizer' | 'extra'> {
   weightLengths: number[];
   optimizer: { kind: OptimizerState['kind']; iterations: number; slotLengths: Record<string, number[]> };
+  extraLengths?: Record<string, number[]>;
 }
 
 export function encodeCheckpoint(ckpt: TrainingCheckpoint): Uint8Array {
-  const { weights, optimizer, ...rest } = ckpt;
+  const { weights, optimizer, extra = {}, ...rest } = ckpt;
   const slotNames = Object.keys(optimizer.slots).sort();
-  const arrays = [...weights, ...slotNames.flatMap((name) => optimizer.slots[name])];
+  const extraNames = Object.keys(extra).sort();
+  const arrays = [
+    ...weights,
+    ...slotNames.flatMap((name) => optimizer.slots[name]),
+    ...extraNames.flatMap((name) => extra[name]),
+  ];
   const header: Header = {
     ...rest,
+    ...(extraNames.length > 0
+      ? {
+          extraLengths: Object.fromEntries(
+            extraNames.map((name) => [name, extra[name].map((a) => a.length)]),
+          ),
+        }
+      : {}),
     weightLengths: weights.map((w) => w.length),
     optimizer: {
       kind: optimizer.kind,
@@ -147,7 +196,11 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): TrainingChe
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(8, true);
-  if (version !== VERSION) throw corrupt(`format version ${version} is not supported (expected ${VERSION})`);
+  if (!READABLE_VERSIONS.includes(version)) {
+    throw corrupt(
+      `format version ${version} is not supported (this advkit reads versions ${READABLE_VERSIONS.join(' and ')}; a newer advkit wrote it?)`,
+    );
+  }
   const headerLength = view.getUint32(12, true);
   const payloadLength = view.getUint32(16, true);
   const expected = PREFIX + headerLength + payloadLength;
@@ -166,11 +219,19 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): TrainingChe
     offset += 4 * length;
     return a;
   };
-  const { weightLengths, optimizer, ...rest } = header;
+  const { weightLengths, optimizer, extraLengths, ...rest } = header;
   const weights = weightLengths.map(readArray);
   const slots: Record<string, Float32Array[]> = {};
   for (const name of Object.keys(optimizer.slotLengths).sort())
     slots[name] = optimizer.slotLengths[name].map(readArray);
+  const extra: Record<string, Float32Array[]> = {};
+  for (const name of Object.keys(extraLengths ?? {}).sort())
+    extra[name] = (extraLengths ?? {})[name].map(readArray);
   if (offset !== bytes.length) throw corrupt('its payload does not match its header');
-  return { ...rest, weights, optimizer: { kind: optimizer.kind, iterations: optimizer.iterations, slots } };
+  return {
+    ...rest,
+    weights,
+    optimizer: { kind: optimizer.kind, iterations: optimizer.iterations, slots },
+    ...(extraLengths !== undefined ? { extra } : {}),
+  };
 }

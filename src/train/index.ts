@@ -1,4 +1,18 @@
 // Browser-safe training API. The Node checkpoint store is in ./node/file-checkpoint-store.ts.
+export {
+  ADVERSARIAL_METHODS,
+  METHOD_NORMS,
+  maxEps,
+  resolveAdversarialOptions,
+  type AdversarialMethod,
+  type AdversarialNorm,
+  type AdversarialOptions,
+  type GuardOptions,
+  type ResolvedAdversarialOptions,
+  type ResolvedGuardOptions,
+} from './adversarial/options.js';
+export { epsAt, warmupSteps } from './adversarial/eps-schedule.js';
+export { CollapseGuard, COLLAPSE_FRACTION, type GuardReport, type GuardState } from './adversarial/guard.js';
 export { AUGMENT_NAMES, randomCropFlip, type AugmentName, type CropFlipOptions } from './augment.js';
 export {
   crc32,
@@ -8,6 +22,7 @@ export {
   type CheckpointStore,
   type DataFingerprint,
   type EpochMetrics,
+  type EpochTotals,
   type TrainingCheckpoint,
 } from './checkpoint.js';
 export { assertDataFitsClassifier, evaluateAccuracy } from './evaluate.js';
@@ -33,5 +48,11 @@ export {
   type ScheduleConfig,
   type ScheduleName,
 } from './schedules.js';
-export { train, type TrainHooks, type TrainProgress, type TrainResult } from './train.js';
+export {
+  train,
+  type AdversarialProgress,
+  type TrainHooks,
+  type TrainProgress,
+  type TrainResult,
+} from './train.js';
 export { trainingMetadata } from './training-metadata.js';

@@ -1,4 +1,9 @@
 import { invalidArgument } from '../errors.js';
+import {
+  resolveAdversarialOptions,
+  type AdversarialOptions,
+  type ResolvedAdversarialOptions,
+} from './adversarial/options.js';
 import { AUGMENT_NAMES, type AugmentName } from './augment.js';
 import {
   OPTIMIZER_NAMES,
@@ -54,10 +59,15 @@ export interface TrainOptions {
   seed: number;
   /** Write a checkpoint every N optimizer steps (default 0 = only at the end of each epoch). */
   checkpointEvery?: number;
+  /**
+   * Adversarial training (PGD-AT, FGSM-RS, Free AT, TRADES; see AdversarialOptions). Absent: standard training.
+   * Label smoothing, accumulation, schedules, augmentation, resume and seeds work the same way.
+   */
+  adversarial?: AdversarialOptions;
 }
 
-export type ResolvedTrainOptions = Required<Omit<TrainOptions, 'stepSize' | 'milestones'>> &
-  Pick<TrainOptions, 'stepSize' | 'milestones'>;
+export type ResolvedTrainOptions = Required<Omit<TrainOptions, 'stepSize' | 'milestones' | 'adversarial'>> &
+  Pick<TrainOptions, 'stepSize' | 'milestones'> & { adversarial?: ResolvedAdversarialOptions };
 
 /** Options that may differ between a run and its resumption without changing the trajectory. */
 export const RESUME_FREE_OPTIONS: readonly (keyof TrainOptions)[] = ['checkpointEvery'];
@@ -144,6 +154,7 @@ export function resolveTrainOptions(opts: TrainOptions): ResolvedTrainOptions {
       resolved.milestones = [...opts.milestones].sort((a, b) => a - b);
     }
   }
+  if (opts.adversarial !== undefined) resolved.adversarial = resolveAdversarialOptions(opts.adversarial);
   if (resolved.minLr > resolved.lr) {
     throw invalidArgument(
       `Training option 'minLr' (${resolved.minLr}) must not exceed 'lr' (${resolved.lr}).`,

@@ -4,12 +4,28 @@ import { toTensors, type ImageDataset } from '../data/dataset.js';
 import { AdvkitError, invalidArgument } from '../errors.js';
 import type { Classifier } from '../models/classifier.js';
 import { Rng } from '../util/rng.js';
+import { epsAt, warmupSteps } from './adversarial/eps-schedule.js';
+import { CollapseGuard, guardBatch, guardRobustAccuracy, type GuardReport } from './adversarial/guard.js';
+import { adversarialMethod } from './adversarial/methods.js';
+import { assertAdversarialFits } from './adversarial/options.js';
+import {
+  lossAndHits,
+  noStats,
+  readStats,
+  statsVector,
+  weightGradients,
+  type MicroBatch,
+  type StepSettings,
+  type StepStats,
+  type TrainingMethod,
+} from './adversarial/training-method.js';
 import { randomCropFlip } from './augment.js';
 import {
   decodeCheckpoint,
   encodeCheckpoint,
   type CheckpointStore,
   type EpochMetrics,
+  type EpochTotals,
   type TrainingCheckpoint,
 } from './checkpoint.js';
 import { assertDataFitsClassifier, evaluateAccuracy } from './evaluate.js';
@@ -26,6 +42,18 @@ import {
 import { assertCheckpointMatches, fingerprintData } from './resume.js';
 import { learningRateAt, validateSchedule } from './schedules.js';
 
+/** Adversarial training's view of the epoch so far (TrainProgress.adversarial). */
+export interface AdversarialProgress {
+  /** The budget of the last step (below the target during the eps warm-up). */
+  eps: number;
+  /** Cross-entropy and accuracy on the clean training images (before the step's update). */
+  cleanLoss: number;
+  cleanAccuracy: number;
+  /** Cross-entropy and accuracy on the adversarial examples the step trained on. */
+  adversarialLoss: number;
+  adversarialAccuracy: number;
+}
+
 /** Reported after every optimizer step ('step') and after each epoch and its evaluation ('epoch'). */
 export interface TrainProgress {
   phase: 'step' | 'epoch';
@@ -35,30 +63,41 @@ export interface TrainProgress {
   /** Optimizer steps done in the whole run. */
   step: number;
   totalSteps: number;
-  /** Steps done in this epoch. */
+  /** Steps done in this epoch (Free AT: replays included). */
   batch: number;
   batchesPerEpoch: number;
-  /** Mean training loss and accuracy over this epoch so far (augmented images, training mode). */
+  /**
+   * Mean training objective and accuracy over this epoch so far (augmented images, training mode); with
+   * adversarial training the accuracy is on the adversarial examples.
+   */
   loss: number;
   accuracy: number;
   /** Learning rate of the last step. */
   lr: number;
-  /** Training throughput over this epoch so far in this process. */
+  /** Training throughput over this epoch so far in this process (images per optimizer step, per second). */
   imagesPerSecond: number;
   /** Accuracy on hooks.eval, on 'epoch' reports when an eval set was given. */
   evalAccuracy?: number;
+  /** Adversarial training only: clean and adversarial loss and accuracy over this epoch so far. */
+  adversarial?: AdversarialProgress;
+  /** FGSM-RS guard, on 'epoch' reports: PGD accuracy on the guard batch, and whether it collapsed. */
+  robustAccuracy?: number;
+  collapsed?: boolean;
 }
 
 export interface TrainHooks {
   /** Called synchronously; the library never prints, the CLI draws its progress bar from these. */
   onProgress?(progress: TrainProgress): void;
-  /** Stops at the next step boundary, writes a checkpoint (when a store is given) and returns completed=false. */
+  /**
+   * Stops at the next batch boundary (Free AT: after the batch's replays), writes a checkpoint (when a store
+   * is given) and returns completed=false.
+   */
   signal?: AbortSignal;
   /** Where checkpoints go: every options.checkpointEvery steps, at each epoch end and when stopped. */
   checkpoint?: CheckpointStore;
   /** Continue from the checkpoint in `checkpoint` (which must exist and belong to this same run). */
   resume?: boolean;
-  /** Held-out data evaluated after each epoch (e.g. the test split). */
+  /** Held-out data evaluated after each epoch (e.g. the test split); the FGSM-RS guard's batch comes from it. */
   eval?: ImageDataset;
 }
 
@@ -68,30 +107,77 @@ export interface TrainResult {
   steps: number;
   /** Finished epochs. */
   epochs: number;
-  /** Metrics of the last finished epoch (NaN when none finished). */
+  /**
+   * Metrics of the epoch whose weights the model ends with: the last finished one, or the guard's best epoch
+   * when the FGSM-RS guard restored it (NaN when no epoch finished).
+   */
   loss: number;
   accuracy: number;
   evalAccuracy?: number;
+  /** All metrics of that epoch (absent when none finished). */
+  final?: EpochMetrics;
   history: EpochMetrics[];
   /** Training time summed over all processes that worked on this run (resumes included). */
   seconds: number;
   /** Step at which this call resumed, when it did. */
   resumedFromStep?: number;
   options: ResolvedTrainOptions;
+  /** The FGSM-RS guard's outcome (robust accuracy per epoch, best epoch, collapse, whether it restored). */
+  guard?: GuardReport;
 }
 
 const EVAL_BATCH_SIZE = 256;
+/** Checkpoint name of the guard's best weights. */
+const GUARD_BEST_WEIGHTS = 'guardBestWeights';
 
 /** Lets timers and signal handlers run between steps (Ctrl-C must be able to stop a run). */
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
+function emptyTotals(): Required<EpochTotals> {
+  return {
+    loss: 0,
+    correct: 0,
+    seen: 0,
+    cleanLoss: 0,
+    cleanCorrect: 0,
+    cleanSeen: 0,
+    adversarialLoss: 0,
+    adversarialCorrect: 0,
+    adversarialSeen: 0,
+  };
+}
+
+function addStats(totals: Required<EpochTotals>, s: StepStats, images: number): void {
+  totals.loss += s.objective;
+  totals.correct += s.correct;
+  totals.seen += images;
+  totals.cleanLoss += s.cleanLoss;
+  totals.cleanCorrect += s.cleanCorrect;
+  totals.cleanSeen += s.cleanCount;
+  totals.adversarialLoss += s.adversarialLoss;
+  totals.adversarialCorrect += s.adversarialCorrect;
+  totals.adversarialSeen += s.adversarialCount;
+}
+
+function adversarialView(t: Required<EpochTotals>, eps: number): AdversarialProgress {
+  return {
+    eps,
+    cleanLoss: t.cleanLoss / t.cleanSeen,
+    cleanAccuracy: t.cleanCorrect / t.cleanSeen,
+    adversarialLoss: t.adversarialLoss / t.adversarialSeen,
+    adversarialAccuracy: t.adversarialCorrect / t.adversarialSeen,
+  };
+}
+
 /**
- * Trains `classifier` in place on `data`: mini-batch SGD/Adam over the softmax cross-entropy of its logits,
- * with the data order from batchIndices(seed, epoch) and augmentation drawn from an Rng seeded by the same
- * seed. A run stopped and resumed from its checkpoint reaches the same weights as a run never stopped
- * (same backend): the checkpoint holds all weights, optimizer slots, Rng state and the data position.
+ * Trains `classifier` in place on `data`: mini-batch SGD/Adam over the softmax cross-entropy of its logits
+ * (or, with opts.adversarial, of adversarial examples: PGD-AT, FGSM-RS, Free AT or TRADES), with the data
+ * order from batchIndices(seed, epoch) and augmentation and attack randomness drawn from an Rng seeded by the
+ * same seed. A run stopped and resumed from its checkpoint reaches the same weights as a run never stopped
+ * (same backend): the checkpoint holds all weights, optimizer slots, Rng state, the data position, Free AT's
+ * perturbation and the guard's state.
  */
 export async function train(
   classifier: Classifier,
@@ -100,8 +186,10 @@ export async function train(
   hooks: TrainHooks = {},
 ): Promise<TrainResult> {
   const o = resolveTrainOptions(opts);
+  const adv = o.adversarial;
   assertDataFitsClassifier(classifier, data);
   if (hooks.eval !== undefined) assertDataFitsClassifier(classifier, hooks.eval);
+  if (adv !== undefined) assertAdversarialFits(adv, classifier, data);
   if (hooks.resume === true && hooks.checkpoint === undefined) {
     throw invalidArgument('Resuming needs a checkpoint store (hooks.checkpoint).');
   }
@@ -110,10 +198,13 @@ export async function train(
   if (variables.length === 0) throw new AdvkitError('UNSUPPORTED', 'The model has no trainable variables.');
 
   const imagesPerStep = o.batchSize * o.accumulate;
-  const stepsPerEpoch = Math.ceil(data.count / imagesPerStep);
+  const replays = adv?.method === 'free' ? adv.replays : 1;
+  const batchesPerEpoch = Math.ceil(data.count / imagesPerStep);
+  const stepsPerEpoch = batchesPerEpoch * replays;
   const totalSteps = o.epochs * stepsPerEpoch;
   const schedule = scheduleConfig(o, stepsPerEpoch);
   validateSchedule(schedule);
+  const epsWarmupSteps = adv === undefined ? 0 : warmupSteps(adv.epsWarmup, stepsPerEpoch);
   const identity: Pick<TrainingCheckpoint, 'options' | 'model' | 'data'> = {
     options: o,
     model: {
@@ -123,15 +214,23 @@ export async function train(
     },
     data: fingerprintData(data),
   };
+  const guardOptions = adv?.method === 'fgsm-rs' && adv.guard !== false ? adv.guard : null;
+  const guardSource = hooks.eval ?? data;
+  const guardData = guardOptions === null ? null : guardBatch(guardSource, guardOptions.batchSize, o.seed);
 
   const optimizer = createOptimizer(variables, optimizerConfig(o));
+  const method =
+    adv === undefined
+      ? standardMethod(classifier, variables, o.labelSmoothing)
+      : adversarialMethod(adv, { classifier, variables, labelSmoothing: o.labelSmoothing, imagesPerStep });
   try {
     let step = 0;
     let rng = new Rng(o.seed);
-    let totals = { loss: 0, correct: 0, seen: 0 };
+    let totals = emptyTotals();
     let history: EpochMetrics[] = [];
     let secondsBefore = 0;
     let resumedFromStep: number | undefined;
+    let guard = new CollapseGuard();
     if (hooks.resume === true && hooks.checkpoint !== undefined) {
       const store = hooks.checkpoint;
       const bytes = await store.read();
@@ -142,11 +241,19 @@ export async function train(
       }
       const ckpt = decodeCheckpoint(bytes, store.location);
       assertCheckpointMatches(ckpt, identity, store.location);
+      if (ckpt.step % replays !== 0) {
+        throw new AdvkitError(
+          'CORRUPT_DATA',
+          `Checkpoint ${store.location} stopped at step ${ckpt.step}, inside a batch's ${replays} replays.`,
+        );
+      }
       writeWeights(weights, ckpt.weights);
       optimizer.setState(ckpt.optimizer);
+      if (adv !== undefined) method.restore(ckpt.extra ?? {});
       ({ step, history, seconds: secondsBefore } = ckpt);
       rng = Rng.fromState(ckpt.rng);
-      totals = { ...ckpt.epochTotals };
+      totals = { ...emptyTotals(), ...ckpt.epochTotals };
+      if (ckpt.guard !== undefined) guard = new CollapseGuard(ckpt.guard, ckpt.extra?.[GUARD_BEST_WEIGHTS]);
       resumedFromStep = step;
     }
 
@@ -155,6 +262,9 @@ export async function train(
     let savedStep = -1;
     const save = async (): Promise<void> => {
       if (hooks.checkpoint === undefined || savedStep === step) return;
+      const extra = await method.state();
+      const best = guard.bestWeights();
+      if (best !== null) extra[GUARD_BEST_WEIGHTS] = best;
       const ckpt: TrainingCheckpoint = {
         ...identity,
         step,
@@ -166,12 +276,29 @@ export async function train(
         seconds: elapsed(),
         weights: await readWeights(weights),
         optimizer: await optimizer.getState(),
+        ...(Object.keys(extra).length > 0 ? { extra } : {}),
+        ...(guardOptions !== null ? { guard: guard.state() } : {}),
       };
       await hooks.checkpoint.write(encodeCheckpoint(ckpt));
       savedStep = step;
     };
     const result = (completed: boolean): TrainResult => {
-      const last = history.at(-1);
+      let last = history.at(-1);
+      let guardReport: GuardReport | undefined;
+      if (guardOptions !== null && guardData !== null) {
+        const restore = completed && last !== undefined ? guard.weightsToRestore(last.epoch) : null;
+        if (restore !== null) {
+          writeWeights(weights, restore);
+          last = history[guard.state().bestEpoch];
+        }
+        guardReport = {
+          ...guard.state(),
+          restored: restore !== null,
+          source: hooks.eval !== undefined ? 'eval' : 'train',
+          count: guardData.count,
+          steps: guardOptions.steps,
+        };
+      }
       return {
         completed,
         steps: step,
@@ -179,14 +306,17 @@ export async function train(
         loss: last?.loss ?? NaN,
         accuracy: last?.accuracy ?? NaN,
         evalAccuracy: last?.evalAccuracy,
+        ...(last !== undefined ? { final: last } : {}),
         history,
         seconds: elapsed(),
         resumedFromStep,
         options: o,
+        ...(guardReport !== undefined ? { guard: guardReport } : {}),
       };
     };
 
     let lr = learningRateAt(schedule, Math.min(step, totalSteps - 1));
+    let eps = adv === undefined ? 0 : epsAt(Math.min(step, totalSteps - 1), adv.eps, epsWarmupSteps);
     while (step < totalSteps) {
       const epoch = Math.floor(step / stepsPerEpoch);
       const batches = batchIndices(data.count, {
@@ -197,33 +327,47 @@ export async function train(
       });
       const epochStart = performance.now();
       let epochImages = 0;
-      for (let b = step % stepsPerEpoch; b < stepsPerEpoch; b++) {
-        if (hooks.signal?.aborted === true) {
-          await save();
-          return result(false);
-        }
-        lr = learningRateAt(schedule, step);
-        const stats = await trainStep(classifier, variables, optimizer, data, batches[b], lr, rng.fork(), o);
-        step++;
-        totals.loss += stats.lossSum;
-        totals.correct += stats.correct;
-        totals.seen += batches[b].length;
-        epochImages += batches[b].length;
+      const report = (phase: 'step' | 'epoch', extra: Partial<TrainProgress> = {}): void =>
         hooks.onProgress?.({
-          phase: 'step',
+          phase,
           epoch,
           epochs: o.epochs,
           step,
           totalSteps,
-          batch: b + 1,
+          batch: step - epoch * stepsPerEpoch,
           batchesPerEpoch: stepsPerEpoch,
           loss: totals.loss / totals.seen,
           accuracy: totals.correct / totals.seen,
           lr,
           imagesPerSecond: epochImages / ((performance.now() - epochStart) / 1000),
+          ...(adv !== undefined ? { adversarial: adversarialView(totals, eps) } : {}),
+          ...extra,
         });
-        if (o.checkpointEvery > 0 && step % o.checkpointEvery === 0 && b + 1 < stepsPerEpoch) await save();
-        await yieldToEventLoop();
+      for (let b = (step % stepsPerEpoch) / replays; b < batchesPerEpoch; b++) {
+        if (hooks.signal?.aborted === true) {
+          await save();
+          return result(false);
+        }
+        const stepRng = rng.fork();
+        const micros = prepareMicroBatches(data, batches[b], o, stepRng);
+        const attackRng = adv === undefined ? null : stepRng.fork();
+        try {
+          for (let replay = 0; replay < replays; replay++) {
+            lr = learningRateAt(schedule, step);
+            if (adv !== undefined) eps = epsAt(step, adv.eps, epsWarmupSteps);
+            const stats = await trainStep(method, micros, optimizer, lr, { eps, rng: attackRng, replay });
+            step++;
+            addStats(totals, stats, batches[b].length);
+            epochImages += batches[b].length;
+            report('step');
+            await yieldToEventLoop();
+          }
+        } finally {
+          for (const m of micros) tf.dispose([m.x, m.y]);
+        }
+        const every = o.checkpointEvery;
+        const crossed = every > 0 && Math.floor(step / every) > Math.floor((step - replays) / every);
+        if (crossed && b + 1 < batchesPerEpoch) await save();
       }
       const metrics: EpochMetrics = {
         epoch,
@@ -232,86 +376,113 @@ export async function train(
         lr,
         seconds: elapsed(),
       };
+      if (adv !== undefined) Object.assign(metrics, adversarialView(totals, eps));
       if (hooks.eval !== undefined)
         metrics.evalAccuracy = await evaluateAccuracy(classifier, hooks.eval, EVAL_BATCH_SIZE);
+      let collapsed: boolean | undefined;
+      if (guardOptions !== null && guardData !== null && adv !== undefined) {
+        metrics.robustAccuracy = await guardRobustAccuracy(classifier, guardData, {
+          eps: adv.eps,
+          norm: adv.norm,
+          guard: guardOptions,
+          seed: o.seed,
+        });
+        ({ collapsed } = await guard.endEpoch(epoch, metrics.robustAccuracy, () => readWeights(weights)));
+      }
       history = [...history, metrics];
-      totals = { loss: 0, correct: 0, seen: 0 };
-      hooks.onProgress?.({
-        phase: 'epoch',
-        epoch,
-        epochs: o.epochs,
-        step,
-        totalSteps,
-        batch: stepsPerEpoch,
-        batchesPerEpoch: stepsPerEpoch,
+      report('epoch', {
         loss: metrics.loss,
         accuracy: metrics.accuracy,
-        lr,
-        imagesPerSecond: epochImages / ((performance.now() - epochStart) / 1000),
         evalAccuracy: metrics.evalAccuracy,
+        ...(metrics.robustAccuracy !== undefined
+          ? { robustAccuracy: metrics.robustAccuracy, collapsed }
+          : {}),
       });
+      totals = emptyTotals();
       await save();
     }
     return result(true);
   } finally {
+    method.dispose();
     optimizer.dispose();
   }
 }
 
-/**
- * One optimizer step over the images `indices`, split into micro-batches of o.batchSize whose gradients are
- * summed. Each micro-batch loss is weighted by its share of the images, so the summed gradient is the
- * gradient of the mean loss over all of them: the same as one big batch for models without batch-norm.
- */
-async function trainStep(
+/** Standard training: the weight gradient of the label-smoothed cross-entropy on the batch, training mode. */
+function standardMethod(
   classifier: Classifier,
   variables: tf.Variable[],
-  optimizer: Optimizer,
+  labelSmoothing: number,
+): TrainingMethod {
+  return {
+    micro: async (b: MicroBatch) =>
+      weightGradients(variables, b.weight, () => {
+        const logits = classifier.logits(b.x, { training: true });
+        const loss = crossEntropyFromLogits(logits, b.y, { labelSmoothing });
+        const trained = lossAndHits(logits, b.y, labelSmoothing);
+        return { loss, stats: statsVector(loss, b.labels.length, trained, noStats(), noStats()) };
+      }),
+    state: async () => ({}),
+    restore: () => undefined,
+    dispose: () => undefined,
+  };
+}
+
+/**
+ * The step's images `indices` as micro-batches of o.batchSize, augmented with draws from `rng` in order.
+ * Each micro-batch's mean loss is weighted by its share of the images, so the summed gradient is the gradient
+ * of the mean loss over all of them: the same as one big batch for models without batch-norm.
+ */
+function prepareMicroBatches(
   data: ImageDataset,
   indices: Int32Array,
-  lr: number,
-  augmentRng: Rng,
   o: ResolvedTrainOptions,
-): Promise<{ lossSum: number; correct: number }> {
+  rng: Rng,
+): MicroBatch[] {
+  const micros: MicroBatch[] = [];
+  for (let start = 0; start < indices.length; start += o.batchSize) {
+    const micro = indices.subarray(start, Math.min(start + o.batchSize, indices.length));
+    const { x, y } = toTensors(data, micro);
+    const input = o.augment === 'crop-flip' ? tf.tidy(() => randomCropFlip(x, rng)) : x;
+    if (input !== x) x.dispose();
+    micros.push({
+      x: input,
+      y,
+      labels: Int32Array.from(micro, (i) => data.labels[i]),
+      offset: start,
+      weight: micro.length / indices.length,
+    });
+  }
+  return micros;
+}
+
+/** One optimizer step: the method's gradients of every micro-batch, summed, applied at learning rate lr. */
+async function trainStep(
+  method: TrainingMethod,
+  micros: MicroBatch[],
+  optimizer: Optimizer,
+  lr: number,
+  settings: StepSettings,
+): Promise<StepStats> {
   let gradSums: tf.Tensor[] | null = null;
-  const scalars: tf.Tensor[] = [];
+  const stats: tf.Tensor1D[] = [];
   try {
-    for (let start = 0; start < indices.length; start += o.batchSize) {
-      const micro = indices.subarray(start, Math.min(start + o.batchSize, indices.length));
-      const weight = micro.length / indices.length;
-      const { grads, loss, correct } = tf.tidy(() => {
-        const { x, y } = toTensors(data, micro);
-        const input = o.augment === 'crop-flip' ? randomCropFlip(x, augmentRng) : x;
-        let hits: tf.Tensor | undefined;
-        const { value, grads } = tf.variableGrads(() => {
-          const logits = classifier.logits(input, { training: true });
-          hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32')));
-          return crossEntropyFromLogits(logits, y, { labelSmoothing: o.labelSmoothing, weight });
-        }, variables);
-        if (hits === undefined) throw new AdvkitError('INTERNAL', 'The forward pass did not run.');
-        return { grads: variables.map((v) => grads[v.name]), loss: value, correct: hits };
-      });
-      scalars.push(loss, correct);
+    for (const micro of micros) {
+      const out = await method.micro(micro, settings);
+      stats.push(out.stats);
       if (gradSums === null) {
-        gradSums = grads;
+        gradSums = out.grads;
       } else {
         const previous: tf.Tensor[] = gradSums;
-        gradSums = previous.map((g, i) => tf.add(g, grads[i]));
-        tf.dispose([...previous, ...grads]);
+        gradSums = previous.map((g, i) => tf.add(g, out.grads[i]));
+        tf.dispose([...previous, ...out.grads]);
       }
     }
     if (gradSums === null) throw new AdvkitError('INTERNAL', 'An optimizer step got no images.');
     optimizer.apply(gradSums, lr);
-    const values = await Promise.all(scalars.map(async (s) => (await s.data())[0]));
-    let lossSum = 0;
-    let correct = 0;
-    for (let i = 0; i < values.length; i += 2) {
-      lossSum += values[i] * indices.length; // the weighted micro-batch means sum to the step's mean loss
-      correct += values[i + 1];
-    }
-    return { lossSum, correct };
+    return await readStats(stats);
   } finally {
-    tf.dispose(scalars);
+    tf.dispose(stats);
     if (gradSums !== null) tf.dispose(gradSums);
   }
 }

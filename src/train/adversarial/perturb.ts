@@ -1,0 +1,40 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { BatchContext } from '../../attacks/attack-context.js';
+import { iterativeAttack } from '../../attacks/iterative.js';
+import type { Classifier } from '../../models/classifier.js';
+import type { Rng } from '../../util/rng.js';
+import type { AdversarialNorm } from './options.js';
+
+export interface PerturbSettings {
+  eps: number;
+  norm: AdversarialNorm;
+  steps: number;
+  stepSize: number;
+  randomStart: boolean;
+}
+
+/**
+ * The inner maximisation of PGD-AT (Madry et al. 2018) and FGSM-RS (Wong et al. 2020, one step): the attacks'
+ * own iterative engine, untargeted, ascending the log-odds of the true class (attackObjective 'ce'), with the
+ * model in inference mode, random start from `rng`, and no early stop, so that every example runs all steps
+ * and the last iterate (projected onto the ball and the bounds) is returned. The caller disposes the result.
+ */
+export async function perturbIterative(
+  classifier: Classifier,
+  x: tf.Tensor4D,
+  labels: Int32Array,
+  s: PerturbSettings,
+  rng: Rng,
+): Promise<tf.Tensor4D> {
+  const ctx = new BatchContext({ classifier, x, labels, targets: null, eps: s.eps, norm: s.norm, rng });
+  return iterativeAttack(ctx, {
+    steps: s.steps,
+    stepSize: s.stepSize,
+    randomStart: s.randomStart,
+    restarts: 1,
+    loss: 'ce',
+    momentum: 0,
+    earlyStop: false,
+    l1Sparsity: 1,
+  });
+}
