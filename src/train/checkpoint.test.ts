@@ -37,6 +37,33 @@ describe('checkpoint encoding', () => {
     );
   });
 
+  it('round-trips named extra arrays and the guard state (format version 2)', () => {
+    const ckpt = {
+      ...sampleCheckpoint(),
+      extra: {
+        freeDelta: [Float32Array.from([0.25, -0.25, 0])],
+        guardBestWeights: [Float32Array.from([1, 2, 3, 4, 5, 6]), Float32Array.from([7, 8, 9])],
+      },
+      guard: { robustAccuracy: [0.5, 0.125], bestEpoch: 0, bestRobustAccuracy: 0.5, collapsedAtEpoch: 1 },
+      epochTotals: { ...sampleCheckpoint().epochTotals, adversarialLoss: 2.5, adversarialSeen: 4 },
+    };
+    const bytes = encodeCheckpoint(ckpt);
+    expect(new DataView(bytes.buffer).getUint32(8, true)).toBe(2);
+    expect(decodeCheckpoint(bytes, 'x')).toEqual(ckpt);
+  });
+
+  it('still reads version 1 files and names a version it does not know', () => {
+    const bytes = encodeCheckpoint(sampleCheckpoint());
+    const v1 = bytes.slice();
+    new DataView(v1.buffer).setUint32(8, 1, true); // the version is outside the checksum
+    expect(decodeCheckpoint(v1, 'old.bin')).toEqual(sampleCheckpoint());
+    const v3 = bytes.slice();
+    new DataView(v3.buffer).setUint32(8, 3, true);
+    expect(() => decodeCheckpoint(v3, 'new.bin')).toThrow(
+      /new.bin is unusable: format version 3 is not supported \(this advkit reads versions 1 and 2; a newer advkit wrote it\?\)/,
+    );
+  });
+
   it('crc32 matches the standard check value', () => {
     expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
     const whole = crc32(new TextEncoder().encode('hello world'));

@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initNodeBackend } from '../../engine/node-backend.js';
+import type { Classifier } from '../../models/classifier.js';
 import { createClassifier } from '../../models/create-classifier.js';
 import { blobDataset } from '../test-utils/fixtures.js';
 import {
@@ -99,12 +101,12 @@ describe('resolveAdversarialOptions', () => {
 });
 
 describe('assertAdversarialFits', () => {
-  const classifier = createClassifier('mlp', {
-    inputShape: [8, 8, 1],
-    numClasses: 4,
-    seed: 0,
-    hiddenSizes: [4],
+  let classifier: Classifier;
+  beforeAll(async () => {
+    await initNodeBackend({ backend: 'cpu' });
+    classifier = createClassifier('mlp', { inputShape: [8, 8, 1], numClasses: 4, seed: 0, hiddenSizes: [4] });
   });
+  afterAll(() => classifier.dispose());
   const data = blobDataset({ count: 10 });
 
   it('accepts eps up to the bounds range (linf) or the diagonal of the box (l2)', () => {
