@@ -1,7 +1,8 @@
 // Browser-safe training API. The Node checkpoint store is in ./node/file-checkpoint-store.ts.
 export {
   ADVERSARIAL_METHODS,
-  METHOD_NORMS,
+  ADVERSARIAL_METHOD_NORMS,
+  ADVERSARIAL_METHOD_OPTIONS,
   maxEps,
   resolveAdversarialOptions,
   type AdversarialMethod,
@@ -11,7 +12,7 @@ export {
   type ResolvedAdversarialOptions,
   type ResolvedGuardOptions,
 } from './adversarial/options.js';
-export { epsAt, warmupSteps } from './adversarial/eps-schedule.js';
+export { epsAt, epsWarmupSteps } from './adversarial/eps-schedule.js';
 export { CollapseGuard, COLLAPSE_FRACTION, type GuardReport, type GuardState } from './adversarial/guard.js';
 export { AUGMENT_NAMES, randomCropFlip, type AugmentName, type CropFlipOptions } from './augment.js';
 export {

@@ -4,7 +4,7 @@ import { toTensors, type ImageDataset } from '../data/dataset.js';
 import { AdvkitError, invalidArgument } from '../errors.js';
 import type { Classifier } from '../models/classifier.js';
 import { Rng } from '../util/rng.js';
-import { epsAt, warmupSteps } from './adversarial/eps-schedule.js';
+import { epsAt, epsWarmupSteps } from './adversarial/eps-schedule.js';
 import { CollapseGuard, guardBatch, guardRobustAccuracy, type GuardReport } from './adversarial/guard.js';
 import { adversarialMethod } from './adversarial/methods.js';
 import { assertAdversarialFits } from './adversarial/options.js';
@@ -204,7 +204,7 @@ export async function train(
   const totalSteps = o.epochs * stepsPerEpoch;
   const schedule = scheduleConfig(o, stepsPerEpoch);
   validateSchedule(schedule);
-  const epsWarmupSteps = adv === undefined ? 0 : warmupSteps(adv.epsWarmup, stepsPerEpoch);
+  const warmup = adv === undefined ? 0 : epsWarmupSteps(adv.epsWarmup, stepsPerEpoch);
   const identity: Pick<TrainingCheckpoint, 'options' | 'model' | 'data'> = {
     options: o,
     model: {
@@ -316,7 +316,7 @@ export async function train(
     };
 
     let lr = learningRateAt(schedule, Math.min(step, totalSteps - 1));
-    let eps = adv === undefined ? 0 : epsAt(Math.min(step, totalSteps - 1), adv.eps, epsWarmupSteps);
+    let eps = adv === undefined ? 0 : epsAt(Math.min(step, totalSteps - 1), adv.eps, warmup);
     while (step < totalSteps) {
       const epoch = Math.floor(step / stepsPerEpoch);
       const batches = batchIndices(data.count, {
@@ -354,7 +354,7 @@ export async function train(
         try {
           for (let replay = 0; replay < replays; replay++) {
             lr = learningRateAt(schedule, step);
-            if (adv !== undefined) eps = epsAt(step, adv.eps, epsWarmupSteps);
+            if (adv !== undefined) eps = epsAt(step, adv.eps, warmup);
             const stats = await trainStep(method, micros, optimizer, lr, { eps, rng: attackRng, replay });
             step++;
             addStats(totals, stats, batches[b].length);

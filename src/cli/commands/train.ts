@@ -4,6 +4,8 @@ import { existsSync } from 'node:fs';
 import { initNodeBackend } from '../../engine/node-backend.js';
 import { FileCheckpointStore, assertCanSaveClassifier, loadDataset, saveClassifier } from '../../node.js';
 import {
+  ADVERSARIAL_METHODS,
+  ADVERSARIAL_METHOD_OPTIONS,
   ARCHITECTURES,
   AUGMENT_NAMES,
   OPTIMIZER_NAMES,
@@ -14,11 +16,14 @@ import {
   trainingMetadata,
   subset,
   train,
+  type AdversarialMethod,
+  type AdversarialOptions,
   type ImageDataset,
   type TrainOptions,
   type TrainProgress,
 } from '../../index.js';
 import { AdvkitError, invalidArgument } from '../../errors.js';
+import { InvalidArgumentError } from 'commander';
 import { nonNegativeInt, numberInRange, oneOf, parseNumber, positiveInt } from '../parse-options.js';
 import { createProgressLine } from '../progress.js';
 import type { CliIo } from '../main.js';
@@ -65,6 +70,64 @@ interface TrainCliOptions {
   std?: string;
   backend?: string;
   json?: boolean;
+  adversarial?: AdversarialMethod;
+  eps?: number;
+  norm?: 'linf' | 'l2';
+  attackSteps?: number;
+  attackStepSize?: number;
+  randomStart?: boolean;
+  replays?: number;
+  beta?: number;
+  epsWarmup?: number;
+  cleanWeight?: number;
+  guard: boolean;
+  guardBatch?: number;
+  guardSteps?: number;
+}
+
+/** The adversarial flags, the AdversarialOptions key each sets, and (for the method check) which key that is. */
+const ADVERSARIAL_FLAGS: readonly {
+  flag: string;
+  cli: keyof TrainCliOptions;
+  key: keyof AdversarialOptions;
+}[] = [
+  { flag: '--eps', cli: 'eps', key: 'eps' },
+  { flag: '--norm', cli: 'norm', key: 'norm' },
+  { flag: '--attack-steps', cli: 'attackSteps', key: 'steps' },
+  { flag: '--attack-step-size', cli: 'attackStepSize', key: 'stepSize' },
+  { flag: '--random-start', cli: 'randomStart', key: 'randomStart' },
+  { flag: '--replays', cli: 'replays', key: 'replays' },
+  { flag: '--beta', cli: 'beta', key: 'beta' },
+  { flag: '--eps-warmup', cli: 'epsWarmup', key: 'epsWarmup' },
+  { flag: '--clean-weight', cli: 'cleanWeight', key: 'cleanWeight' },
+  { flag: '--guard-batch', cli: 'guardBatch', key: 'guard' },
+  { flag: '--guard-steps', cli: 'guardSteps', key: 'guard' },
+];
+
+function positiveNumber(name: string) {
+  return (value: string): number => {
+    const n = parseNumber(value);
+    if (!(n > 0))
+      throw new InvalidArgumentError(
+        `${name} must be a positive number (e.g. 0.3 or 8/255), got '${value}'.`,
+      );
+    return n;
+  };
+}
+
+function parseBoolean(name: string) {
+  return (value: string): boolean => {
+    if (value === 'true' || value === 'false') return value === 'true';
+    throw new InvalidArgumentError(`${name} must be true or false, got '${value}'.`);
+  };
+}
+
+function fraction(name: string) {
+  return (value: string): number => {
+    const n = parseNumber(value);
+    if (!(n >= 0 && n < 1)) throw new InvalidArgumentError(`${name} must be >= 0 and < 1, got '${value}'.`);
+    return n;
+  };
 }
 
 export function registerTrainCommand(program: Command, io: CliIo): void {
@@ -171,6 +234,56 @@ export function registerTrainCommand(program: Command, io: CliIo): void {
     .option('--std <values>', 'per-channel std divided inside the model (comma-separated, [0,1] scale)')
     .option('--backend <name>', 'compute backend: wasm, cpu, tensorflow (default: best available)')
     .option('--json', 'print the result as JSON')
+    .option(
+      '--adversarial <method>',
+      'adversarial training: pgd (Madry et al. 2018), fgsm-rs (Wong et al. 2020), free (Shafahi et al. 2019), ' +
+        'trades (Zhang et al. 2019)',
+      oneOf('--adversarial', ADVERSARIAL_METHODS),
+    )
+    .option(
+      '--eps <budget>',
+      'adversarial: the budget in input units, e.g. 0.3 or 8/255',
+      positiveNumber('--eps'),
+    )
+    .option(
+      '--norm <norm>',
+      'adversarial: linf (default) or l2 (pgd, trades)',
+      oneOf('--norm', ['linf', 'l2'] as const),
+    )
+    .option(
+      '--attack-steps <n>',
+      'pgd, trades: steps of the inner maximisation (default 10)',
+      positiveInt('--attack-steps'),
+    )
+    .option(
+      '--attack-step-size <size>',
+      'inner step size at the full eps (defaults: pgd 2.5*eps/steps, fgsm-rs 1.25*eps, free eps, trades eps/4)',
+      positiveNumber('--attack-step-size'),
+    )
+    .option(
+      '--random-start <true|false>',
+      'pgd, fgsm-rs: start from a random point of the ball (default true)',
+      parseBoolean('--random-start'),
+    )
+    .option('--replays <m>', 'free: replays of each batch (default 8)', positiveInt('--replays'))
+    .option('--beta <beta>', 'trades: weight of the KL term (default 6)', numberInRange('--beta', 0, 1e6))
+    .option(
+      '--eps-warmup <epochs>',
+      'adversarial: epochs over which eps rises linearly from 0 (default 0)',
+      numberInRange('--eps-warmup', 0, 1e6),
+    )
+    .option(
+      '--clean-weight <w>',
+      'pgd, fgsm-rs, free: train on w*CE(clean) + (1-w)*CE(adversarial) (default 0)',
+      fraction('--clean-weight'),
+    )
+    .option('--no-guard', 'fgsm-rs: turn off the catastrophic-overfitting guard (PGD check each epoch)')
+    .option(
+      '--guard-batch <n>',
+      'fgsm-rs guard: images in its PGD check (default 256)',
+      positiveInt('--guard-batch'),
+    )
+    .option('--guard-steps <n>', 'fgsm-rs guard: PGD steps (default 10)', positiveInt('--guard-steps'))
     .action(async (opts: TrainCliOptions) => {
       if (!isArchitectureName(opts.arch)) {
         throw invalidArgument(
@@ -213,12 +326,15 @@ export function registerTrainCommand(program: Command, io: CliIo): void {
       const onSigint = (): void => abort.abort();
       process.once('SIGINT', onSigint);
       const progress = createProgressLine(
-        'epoch {epoch} [{bar}] {value}/{total} | loss {loss} | acc {acc} | {ips} img/s | lr {lr}',
+        trainOptions.adversarial === undefined
+          ? 'epoch {epoch} [{bar}] {value}/{total} | loss {loss} | acc {acc} | {ips} img/s | lr {lr}'
+          : 'epoch {epoch} [{bar}] {value}/{total} | loss {loss} | clean {clean} | adv {adv} | eps {eps} | {ips} img/s | lr {lr}',
         io.stderr,
       );
       try {
         io.stderr(
-          `training ${opts.arch} on ${trainData.name} (${trainData.count} images, backend ${backend}); checkpoints in ${checkpointDir}\n`,
+          `training ${opts.arch} on ${trainData.name} (${trainData.count} images, backend ${backend})` +
+            `${describeAdversarial(trainOptions.adversarial)}; checkpoints in ${checkpointDir}\n`,
         );
         const result = await train(classifier, trainData, trainOptions, {
           onProgress: (p) => reportProgress(progress, p),
@@ -228,6 +344,12 @@ export function registerTrainCommand(program: Command, io: CliIo): void {
           eval: evalData,
         });
         progress.stop();
+        if (result.guard?.restored) {
+          const g = result.guard;
+          io.stderr(
+            `restored the weights of epoch ${g.bestEpoch + 1} (best PGD accuracy on the guard batch, ${pct(g.bestRobustAccuracy)})\n`,
+          );
+        }
         if (!result.completed) {
           io.stderr(`stopped at step ${result.steps}; run the same command with --resume to continue.\n`);
           const err = new Error('interrupted');
@@ -253,11 +375,13 @@ export function registerTrainCommand(program: Command, io: CliIo): void {
           steps: result.steps,
           seconds: result.seconds,
           metrics,
+          ...(result.options.adversarial !== undefined ? { adversarial: result.options.adversarial } : {}),
+          ...(result.guard !== undefined ? { guard: result.guard } : {}),
         };
         if (opts.json) io.stdout(JSON.stringify(summary, null, 2) + '\n');
         else {
           io.stdout(
-            `saved ${summary.out}: train accuracy ${(100 * result.accuracy).toFixed(2)}%` +
+            `saved ${summary.out}: train ${result.options.adversarial ? 'adversarial ' : ''}accuracy ${(100 * result.accuracy).toFixed(2)}%` +
               (testAccuracy !== undefined
                 ? `, test accuracy ${(100 * testAccuracy).toFixed(2)}% (${evalData?.count} images)`
                 : '') +
@@ -272,20 +396,42 @@ export function registerTrainCommand(program: Command, io: CliIo): void {
     });
 }
 
+function pct(value: number | undefined): string {
+  return value === undefined || Number.isNaN(value) ? '-' : `${(100 * value).toFixed(1)}%`;
+}
+
+function describeAdversarial(adv: AdversarialOptions | undefined): string {
+  if (adv === undefined) return '';
+  return `, adversarial ${adv.method} ${adv.norm ?? 'linf'} eps ${Number(adv.eps.toPrecision(4))}`;
+}
+
 function reportProgress(progress: ReturnType<typeof createProgressLine>, p: TrainProgress): void {
+  const a = p.adversarial;
   const fields = {
     epoch: `${p.epoch + 1}/${p.epochs}`,
     loss: p.loss.toFixed(4),
-    acc: `${(100 * p.accuracy).toFixed(1)}%`,
+    acc: pct(p.accuracy),
     ips: p.imagesPerSecond.toFixed(0),
     lr: p.lr.toPrecision(3),
+    clean: a ? `${a.cleanLoss.toFixed(3)}/${pct(a.cleanAccuracy)}` : '',
+    adv: a ? `${a.adversarialLoss.toFixed(3)}/${pct(a.adversarialAccuracy)}` : '',
+    eps: a ? Number(a.eps.toPrecision(3)).toString() : '',
   };
   if (p.phase === 'epoch') {
     progress.stop();
     const evalText = p.evalAccuracy !== undefined ? `, test acc ${(100 * p.evalAccuracy).toFixed(2)}%` : '';
+    const advText = a
+      ? `, clean acc ${pct(a.cleanAccuracy)}, adversarial acc ${pct(a.adversarialAccuracy)} (eps ${fields.eps})`
+      : `, train acc ${fields.acc}`;
+    const guardText = p.robustAccuracy !== undefined ? `, guard PGD acc ${pct(p.robustAccuracy)}` : '';
     progress.log(
-      `epoch ${fields.epoch}: loss ${fields.loss}, train acc ${fields.acc}${evalText}, ${fields.ips} img/s`,
+      `epoch ${fields.epoch}: loss ${fields.loss}${advText}${evalText}${guardText}, ${fields.ips} img/s`,
     );
+    if (p.collapsed === true) {
+      progress.log(
+        `warning: robustness collapsed (catastrophic overfitting): PGD accuracy ${pct(p.robustAccuracy)} is below half of the best epoch's; the best weights will be restored at the end`,
+      );
+    }
     return;
   }
   if (p.batch === 1 || p.batch === 0) progress.start(p.batchesPerEpoch, fields);
@@ -340,7 +486,53 @@ function toTrainOptions(o: TrainCliOptions): TrainOptions {
   if (o.augment !== undefined) t.augment = o.augment;
   if (o.accumulate !== undefined) t.accumulate = o.accumulate;
   if (o.checkpointEvery !== undefined) t.checkpointEvery = o.checkpointEvery;
+  const adversarial = toAdversarialOptions(o);
+  if (adversarial !== undefined) t.adversarial = adversarial;
   return t;
+}
+
+/** The adversarial flags as AdversarialOptions; flags that the chosen method does not take are refused. */
+function toAdversarialOptions(o: TrainCliOptions): AdversarialOptions | undefined {
+  const given = ADVERSARIAL_FLAGS.filter((f) => o[f.cli] !== undefined);
+  if (!o.guard) given.push({ flag: '--no-guard', cli: 'guard', key: 'guard' });
+  const method = o.adversarial;
+  if (method === undefined) {
+    if (given.length > 0) {
+      throw invalidArgument(
+        `${given.map((f) => f.flag).join(', ')} ${given.length === 1 ? 'applies' : 'apply'} only to adversarial training: add --adversarial ${ADVERSARIAL_METHODS.join('|')}.`,
+      );
+    }
+    return undefined;
+  }
+  if (o.eps === undefined) {
+    throw invalidArgument(
+      `--adversarial ${method} needs --eps, the budget in input units (e.g. 0.3, or 8/255).`,
+    );
+  }
+  const shared: readonly (keyof AdversarialOptions)[] = ['eps', 'norm', 'epsWarmup'];
+  for (const f of given) {
+    if (!shared.includes(f.key) && !ADVERSARIAL_METHOD_OPTIONS[method].includes(f.key)) {
+      const takers = ADVERSARIAL_METHODS.filter((m) => ADVERSARIAL_METHOD_OPTIONS[m].includes(f.key));
+      throw invalidArgument(`${f.flag} applies to --adversarial ${takers.join(' or ')}, not ${method}.`);
+    }
+  }
+  const a: AdversarialOptions = { method, eps: o.eps };
+  if (o.norm !== undefined) a.norm = o.norm;
+  if (o.attackSteps !== undefined) a.steps = o.attackSteps;
+  if (o.attackStepSize !== undefined) a.stepSize = o.attackStepSize;
+  if (o.randomStart !== undefined) a.randomStart = o.randomStart;
+  if (o.replays !== undefined) a.replays = o.replays;
+  if (o.beta !== undefined) a.beta = o.beta;
+  if (o.epsWarmup !== undefined) a.epsWarmup = o.epsWarmup;
+  if (o.cleanWeight !== undefined) a.cleanWeight = o.cleanWeight;
+  if (!o.guard) a.guard = false;
+  else if (o.guardBatch !== undefined || o.guardSteps !== undefined) {
+    a.guard = {
+      ...(o.guardBatch !== undefined ? { batchSize: o.guardBatch } : {}),
+      ...(o.guardSteps !== undefined ? { steps: o.guardSteps } : {}),
+    };
+  }
+  return a;
 }
 
 function toArchitectureOptions(o: TrainCliOptions): Record<string, unknown> {

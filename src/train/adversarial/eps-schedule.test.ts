@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { epsAt, scaledStepSize, warmupSteps } from './eps-schedule.js';
+import { epsAt, epsWarmupSteps, scaledStepSize } from './eps-schedule.js';
 
 describe('eps warm-up', () => {
   it('rises linearly from 0 and reaches the target exactly at the scheduled step', () => {
-    const w = warmupSteps(2, 5); // 2 epochs of 5 steps
+    const w = epsWarmupSteps(2, 5); // 2 epochs of 5 steps
     expect(w).toBe(10);
     expect(epsAt(0, 0.3, w)).toBe(0);
     expect(epsAt(5, 0.3, w)).toBeCloseTo(0.15, 12);
@@ -16,8 +16,8 @@ describe('eps warm-up', () => {
 
   it('without warm-up is the full eps from the first step; fractional epochs round to steps', () => {
     expect(epsAt(0, 0.1, 0)).toBe(0.1);
-    expect(warmupSteps(0.5, 7)).toBe(4);
-    expect(warmupSteps(0, 7)).toBe(0);
+    expect(epsWarmupSteps(0.5, 7)).toBe(4);
+    expect(epsWarmupSteps(0, 7)).toBe(0);
   });
 
   it('scales the step size with the budget', () => {

@@ -8,7 +8,7 @@ export function epsAt(step: number, eps: number, warmupSteps: number): number {
 }
 
 /** Warm-up length in optimizer steps for `epochs` (fractional allowed) of `stepsPerEpoch` steps. */
-export function warmupSteps(epochs: number, stepsPerEpoch: number): number {
+export function epsWarmupSteps(epochs: number, stepsPerEpoch: number): number {
   return Math.round(epochs * stepsPerEpoch);
 }
 

@@ -39,7 +39,7 @@ export const ADVERSARIAL_METHODS: readonly AdversarialMethod[] = ['pgd', 'fgsm-r
 export type AdversarialNorm = 'linf' | 'l2';
 
 /** The norms each method is defined for (in its paper). */
-export const METHOD_NORMS: Readonly<Record<AdversarialMethod, readonly AdversarialNorm[]>> = {
+export const ADVERSARIAL_METHOD_NORMS: Readonly<Record<AdversarialMethod, readonly AdversarialNorm[]>> = {
   pgd: ['linf', 'l2'],
   'fgsm-rs': ['linf'],
   free: ['linf'],
@@ -104,8 +104,13 @@ export type ResolvedAdversarialOptions =
   | (Common & { method: 'free'; replays: number; stepSize: number; cleanWeight: number })
   | (Common & { method: 'trades'; steps: number; stepSize: number; beta: number });
 
-/** Which options each method takes (others are refused, so that a mistyped combination is not silently ignored). */
-const METHOD_OPTIONS: Readonly<Record<AdversarialMethod, readonly (keyof AdversarialOptions)[]>> = {
+/**
+ * Which options each method takes beyond method, eps, norm and epsWarmup (others are refused, so that a
+ * mistyped combination is not silently ignored).
+ */
+export const ADVERSARIAL_METHOD_OPTIONS: Readonly<
+  Record<AdversarialMethod, readonly (keyof AdversarialOptions)[]>
+> = {
   pgd: ['steps', 'stepSize', 'randomStart', 'cleanWeight'],
   'fgsm-rs': ['stepSize', 'randomStart', 'cleanWeight', 'guard'],
   free: ['replays', 'stepSize', 'cleanWeight'],
@@ -145,11 +150,11 @@ export function resolveAdversarialOptions(opts: AdversarialOptions): ResolvedAdv
       `Unknown adversarial training method '${String(method)}'; expected one of ${ADVERSARIAL_METHODS.join(', ')}.`,
     );
   }
-  const allowed = [...SHARED_OPTIONS, ...METHOD_OPTIONS[method]];
+  const allowed = [...SHARED_OPTIONS, ...ADVERSARIAL_METHOD_OPTIONS[method]];
   for (const [key, value] of Object.entries(opts)) {
     if (value !== undefined && !allowed.includes(key as keyof AdversarialOptions)) {
       const takers = ADVERSARIAL_METHODS.filter((m) =>
-        METHOD_OPTIONS[m].includes(key as keyof AdversarialOptions),
+        ADVERSARIAL_METHOD_OPTIONS[m].includes(key as keyof AdversarialOptions),
       );
       throw invalidArgument(
         takers.length > 0
@@ -159,9 +164,9 @@ export function resolveAdversarialOptions(opts: AdversarialOptions): ResolvedAdv
     }
   }
   const norm = opts.norm ?? 'linf';
-  if (!METHOD_NORMS[method].includes(norm)) {
+  if (!ADVERSARIAL_METHOD_NORMS[method].includes(norm)) {
     throw invalidArgument(
-      `Adversarial training '${method}' supports the norm${METHOD_NORMS[method].length > 1 ? 's' : ''} ${METHOD_NORMS[method].join(', ')}, not '${String(norm)}'.`,
+      `Adversarial training '${method}' supports the norm${ADVERSARIAL_METHOD_NORMS[method].length > 1 ? 's' : ''} ${ADVERSARIAL_METHOD_NORMS[method].join(', ')}, not '${String(norm)}'.`,
     );
   }
   const eps = num('eps', opts.eps, NaN, (v) => v > 0, 'a positive number (the budget in input units)');
