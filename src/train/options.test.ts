@@ -35,6 +35,24 @@ describe('resolveTrainOptions', () => {
     });
   });
 
+  it('resolves the adversarial options with their defaults, and leaves them out for standard training', () => {
+    expect(resolveTrainOptions({ ...base, adversarial: { method: 'trades', eps: 0.3 } }).adversarial).toEqual(
+      {
+        method: 'trades',
+        norm: 'linf',
+        eps: 0.3,
+        epsWarmup: 0,
+        steps: 10,
+        stepSize: 0.075,
+        beta: 6,
+      },
+    );
+    expect('adversarial' in resolveTrainOptions(base)).toBe(false);
+    expect(() => resolveTrainOptions({ ...base, adversarial: { method: 'pgd', eps: 0 } })).toThrow(
+      /Adversarial option 'eps' must be a positive number/,
+    );
+  });
+
   it('names the bad option and what it expects', () => {
     const bad: [Partial<TrainOptions>, RegExp][] = [
       [{ epochs: 0 }, /'epochs' must be a positive integer, got 0/],

@@ -48,6 +48,7 @@ describe('adversarial training', () => {
       const classifier = mlp();
       const reports: TrainProgress[] = [];
       const tensorsAtStep: number[] = [];
+      const tensorsBefore = tf.memory().numTensors;
       const result = await train(
         classifier,
         blobs,
@@ -87,6 +88,7 @@ describe('adversarial training', () => {
       expect(last.adversarialAccuracy, method).toBeLessThanOrEqual((last.cleanAccuracy ?? 0) + 0.05);
       expect(last.evalAccuracy, method).toBeGreaterThan(0.5);
       expect(new Set(tensorsAtStep.slice(1)).size, `${method} leaks tensors`).toBe(1);
+      expect(tf.memory().numTensors, `${method} leaves tensors behind`).toBe(tensorsBefore);
       if (method === 'fgsm-rs') {
         const epochs = reports.filter((p) => p.phase === 'epoch');
         expect(epochs.map((p) => p.robustAccuracy)).toEqual(result.guard?.robustAccuracy);
@@ -173,6 +175,23 @@ describe('adversarial training', () => {
     for (const [adversarial, message] of bad) {
       await expect(train(classifier, blobs, { ...base, adversarial })).rejects.toThrow(message);
     }
+    const store = new MemoryCheckpointStore();
+    await train(
+      classifier,
+      blobs,
+      { ...base, epochs: 1, adversarial: { method: 'pgd', eps: 0.1, steps: 1 } },
+      { checkpoint: store },
+    );
+    await expect(
+      train(
+        classifier,
+        blobs,
+        { ...base, epochs: 1, adversarial: { method: 'pgd', eps: 0.2, steps: 1 } },
+        { checkpoint: store, resume: true },
+      ),
+    ).rejects.toThrow(
+      /belongs to a different run: option adversarial was \{.*"eps":0.1.*\}, now \{.*"eps":0.2/,
+    );
     const unlabelled = { ...blobs, labels: new Int32Array(0) };
     await expect(
       train(classifier, unlabelled, { ...base, adversarial: { method: 'pgd', eps: 0.1 } }),
