@@ -5,7 +5,7 @@ import { AdvkitError, invalidArgument } from '../errors.js';
 import type { Classifier } from '../models/classifier.js';
 import { Rng } from '../util/rng.js';
 import { epsAt, epsWarmupSteps } from './adversarial/eps-schedule.js';
-import { CollapseGuard, guardBatch, guardRobustAccuracy, type GuardReport } from './adversarial/guard.js';
+import { EpochGuard, GUARD_BEST_WEIGHTS, type GuardReport } from './adversarial/guard.js';
 import { adversarialMethod } from './adversarial/methods.js';
 import { assertAdversarialFits } from './adversarial/options.js';
 import {
@@ -127,8 +127,6 @@ export interface TrainResult {
 }
 
 const EVAL_BATCH_SIZE = 256;
-/** Checkpoint name of the guard's best weights. */
-const GUARD_BEST_WEIGHTS = 'guardBestWeights';
 
 /** Lets timers and signal handlers run between steps (Ctrl-C must be able to stop a run). */
 function yieldToEventLoop(): Promise<void> {
@@ -214,9 +212,7 @@ export async function train(
     },
     data: fingerprintData(data),
   };
-  const guardOptions = adv?.method === 'fgsm-rs' && adv.guard !== false ? adv.guard : null;
-  const guardSource = hooks.eval ?? data;
-  const guardData = guardOptions === null ? null : guardBatch(guardSource, guardOptions.batchSize, o.seed);
+  const guard = EpochGuard.of(adv, classifier, weights, { seed: o.seed, train: data, eval: hooks.eval });
 
   const optimizer = createOptimizer(variables, optimizerConfig(o));
   const method =
@@ -230,7 +226,6 @@ export async function train(
     let history: EpochMetrics[] = [];
     let secondsBefore = 0;
     let resumedFromStep: number | undefined;
-    let guard = new CollapseGuard();
     if (hooks.resume === true && hooks.checkpoint !== undefined) {
       const store = hooks.checkpoint;
       const bytes = await store.read();
@@ -253,7 +248,7 @@ export async function train(
       ({ step, history, seconds: secondsBefore } = ckpt);
       rng = Rng.fromState(ckpt.rng);
       totals = { ...emptyTotals(), ...ckpt.epochTotals };
-      if (ckpt.guard !== undefined) guard = new CollapseGuard(ckpt.guard, ckpt.extra?.[GUARD_BEST_WEIGHTS]);
+      if (ckpt.guard !== undefined) guard?.restore(ckpt.guard, ckpt.extra?.[GUARD_BEST_WEIGHTS]);
       resumedFromStep = step;
     }
 
@@ -262,9 +257,8 @@ export async function train(
     let savedStep = -1;
     const save = async (): Promise<void> => {
       if (hooks.checkpoint === undefined || savedStep === step) return;
-      const extra = await method.state();
-      const best = guard.bestWeights();
-      if (best !== null) extra[GUARD_BEST_WEIGHTS] = best;
+      const guarded = guard?.checkpoint();
+      const extra = { ...(await method.state()), ...guarded?.extra };
       const ckpt: TrainingCheckpoint = {
         ...identity,
         step,
@@ -277,28 +271,14 @@ export async function train(
         weights: await readWeights(weights),
         optimizer: await optimizer.getState(),
         ...(Object.keys(extra).length > 0 ? { extra } : {}),
-        ...(guardOptions !== null ? { guard: guard.state() } : {}),
+        ...(guarded !== undefined ? { guard: guarded.state } : {}),
       };
       await hooks.checkpoint.write(encodeCheckpoint(ckpt));
       savedStep = step;
     };
     const result = (completed: boolean): TrainResult => {
-      let last = history.at(-1);
-      let guardReport: GuardReport | undefined;
-      if (guardOptions !== null && guardData !== null) {
-        const restore = completed && last !== undefined ? guard.weightsToRestore(last.epoch) : null;
-        if (restore !== null) {
-          writeWeights(weights, restore);
-          last = history[guard.state().bestEpoch];
-        }
-        guardReport = {
-          ...guard.state(),
-          restored: restore !== null,
-          source: hooks.eval !== undefined ? 'eval' : 'train',
-          count: guardData.count,
-          steps: guardOptions.steps,
-        };
-      }
+      const guardReport: GuardReport | undefined = guard?.finish(completed, history.at(-1)?.epoch);
+      const last = guardReport?.restored === true ? history[guardReport.bestEpoch] : history.at(-1);
       return {
         completed,
         steps: step,
@@ -379,24 +359,14 @@ export async function train(
       if (adv !== undefined) Object.assign(metrics, adversarialView(totals, eps));
       if (hooks.eval !== undefined)
         metrics.evalAccuracy = await evaluateAccuracy(classifier, hooks.eval, EVAL_BATCH_SIZE);
-      let collapsed: boolean | undefined;
-      if (guardOptions !== null && guardData !== null && adv !== undefined) {
-        metrics.robustAccuracy = await guardRobustAccuracy(classifier, guardData, {
-          eps: adv.eps,
-          norm: adv.norm,
-          guard: guardOptions,
-          seed: o.seed,
-        });
-        ({ collapsed } = await guard.endEpoch(epoch, metrics.robustAccuracy, () => readWeights(weights)));
-      }
+      const guarded = await guard?.endEpoch(epoch);
+      if (guarded !== undefined) metrics.robustAccuracy = guarded.robustAccuracy;
       history = [...history, metrics];
       report('epoch', {
         loss: metrics.loss,
         accuracy: metrics.accuracy,
         evalAccuracy: metrics.evalAccuracy,
-        ...(metrics.robustAccuracy !== undefined
-          ? { robustAccuracy: metrics.robustAccuracy, collapsed }
-          : {}),
+        ...guarded,
       });
       totals = emptyTotals();
       await save();

@@ -1,6 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initNodeBackend } from '../../engine/node-backend.js';
+import { createClassifier } from '../../models/create-classifier.js';
+import { allModelVariables, readWeights } from '../model-weights.js';
 import { blobDataset } from '../test-utils/fixtures.js';
-import { CollapseGuard, guardBatch } from './guard.js';
+import { CollapseGuard, EpochGuard, guardBatch } from './guard.js';
+import { resolveAdversarialOptions } from './options.js';
+
+beforeAll(async () => {
+  await initNodeBackend({ backend: 'cpu' });
+});
 
 /** Fake weights for epoch e: one array filled with e. */
 const weightsOf = (epoch: number) => async (): Promise<Float32Array[]> => [new Float32Array(3).fill(epoch)];
@@ -62,5 +71,52 @@ describe('guardBatch', () => {
     expect(Array.from(guardBatch(data, 8, 3).labels)).toEqual(Array.from(a.labels));
     expect(Array.from(a.pixels)).not.toEqual(Array.from(guardBatch(data, 8, 4).pixels));
     expect(guardBatch(data, 100, 3).count).toBe(30);
+  });
+});
+
+describe('EpochGuard', () => {
+  it('puts the best epoch back into the model at the end of a completed run, not of a stopped one', async () => {
+    const classifier = createClassifier('mlp', {
+      inputShape: [8, 8, 1],
+      numClasses: 4,
+      seed: 1,
+      hiddenSizes: [4],
+    });
+    const weights = allModelVariables(classifier);
+    const data = blobDataset({ count: 20 });
+    const adv = resolveAdversarialOptions({ method: 'fgsm-rs', eps: 0.1, guard: { batchSize: 8, steps: 2 } });
+    const guard = EpochGuard.of(adv, classifier, weights, { seed: 0, train: data });
+    expect(
+      EpochGuard.of(resolveAdversarialOptions({ method: 'pgd', eps: 0.1 }), classifier, weights, {
+        seed: 0,
+        train: data,
+      }),
+    ).toBeNull();
+    if (guard === null) throw new Error('expected a guard');
+    const best = await readWeights(weights);
+    // A saved state whose best epoch (0) collapsed later; the model now holds other weights.
+    guard.restore(
+      { robustAccuracy: [0.6, 0.2], bestEpoch: 0, bestRobustAccuracy: 0.6, collapsedAtEpoch: 1 },
+      best,
+    );
+    weights.forEach((w) => tf.tidy(() => w.assign(tf.add(w, 1))));
+    const { robustAccuracy } = await guard.endEpoch(2);
+    expect(robustAccuracy).toBeGreaterThanOrEqual(0);
+    expect(guard.finish(false, 2).restored).toBe(false);
+    expect((await readWeights(weights))[0][0]).toBeCloseTo(best[0][0] + 1, 5);
+    const report = guard.finish(true, 2);
+    expect(report).toMatchObject({
+      restored: true,
+      bestEpoch: 0,
+      collapsedAtEpoch: 1,
+      source: 'train',
+      count: 8,
+      steps: 2,
+    });
+    expect(report.robustAccuracy).toEqual([0.6, 0.2, robustAccuracy]);
+    const after = await readWeights(weights);
+    after.forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(best[i])));
+    expect(Object.keys(guard.checkpoint().extra)).toEqual(['guardBestWeights']);
+    classifier.dispose();
   });
 });

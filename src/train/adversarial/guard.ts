@@ -1,9 +1,11 @@
+import type * as tf from '@tensorflow/tfjs-core';
 import { pgd } from '../../attacks/pgd.js';
 import { runAttack } from '../../attacks/run-attack.js';
 import { take, toTensors, type ImageDataset } from '../../data/dataset.js';
 import type { Classifier } from '../../models/classifier.js';
 import { Rng } from '../../util/rng.js';
-import type { AdversarialNorm, ResolvedGuardOptions } from './options.js';
+import { readWeights, writeWeights } from '../model-weights.js';
+import type { AdversarialNorm, ResolvedAdversarialOptions, ResolvedGuardOptions } from './options.js';
 
 /** What the guard knows after some epochs (kept in checkpoints so that a resumed run guards the same way). */
 export interface GuardState {
@@ -115,5 +117,85 @@ export async function guardRobustAccuracy(
   } finally {
     x.dispose();
     y.dispose();
+  }
+}
+
+/** Checkpoint name of the guard's best weights. */
+export const GUARD_BEST_WEIGHTS = 'guardBestWeights';
+
+/**
+ * The guard of one FGSM-RS run: evaluates the guard batch after each epoch, keeps the best weights, and at the
+ * end of a completed run puts them back into `weights` (every model variable, batch-norm statistics too).
+ */
+export class EpochGuard {
+  private tracker = new CollapseGuard();
+  private readonly batch: ImageDataset;
+
+  constructor(
+    private readonly classifier: Classifier,
+    private readonly weights: tf.Variable[],
+    private readonly opts: {
+      guard: ResolvedGuardOptions;
+      eps: number;
+      norm: AdversarialNorm;
+      seed: number;
+      /** hooks.eval when given, else the training data. */
+      source: ImageDataset;
+      sourceName: 'eval' | 'train';
+    },
+  ) {
+    this.batch = guardBatch(opts.source, opts.guard.batchSize, opts.seed);
+  }
+
+  /** The guard of a run's options, or null when the method has none or it is turned off. */
+  static of(
+    adv: ResolvedAdversarialOptions | undefined,
+    classifier: Classifier,
+    weights: tf.Variable[],
+    setup: { seed: number; train: ImageDataset; eval?: ImageDataset },
+  ): EpochGuard | null {
+    if (adv?.method !== 'fgsm-rs' || adv.guard === false) return null;
+    return new EpochGuard(classifier, weights, {
+      guard: adv.guard,
+      eps: adv.eps,
+      norm: adv.norm,
+      seed: setup.seed,
+      source: setup.eval ?? setup.train,
+      sourceName: setup.eval !== undefined ? 'eval' : 'train',
+    });
+  }
+
+  /** Continues from a checkpoint's state and best weights. */
+  restore(state: GuardState, bestWeights: Float32Array[] | undefined): void {
+    this.tracker = new CollapseGuard(state, bestWeights);
+  }
+
+  /** PGD accuracy on the guard batch after `epoch`, and whether robustness has collapsed. */
+  async endEpoch(epoch: number): Promise<{ robustAccuracy: number; collapsed: boolean }> {
+    const robustAccuracy = await guardRobustAccuracy(this.classifier, this.batch, {
+      ...this.opts,
+      seed: this.opts.seed,
+    });
+    const { collapsed } = await this.tracker.endEpoch(epoch, robustAccuracy, () => readWeights(this.weights));
+    return { robustAccuracy, collapsed };
+  }
+
+  /** What a checkpoint keeps: the bookkeeping and the best weights. */
+  checkpoint(): { state: GuardState; extra: Record<string, Float32Array[]> } {
+    const best = this.tracker.bestWeights();
+    return { state: this.tracker.state(), extra: best !== null ? { [GUARD_BEST_WEIGHTS]: best } : {} };
+  }
+
+  /** At the end of a run: restores the best weights when the run completed and its last epoch was not the best. */
+  finish(completed: boolean, lastEpoch: number | undefined): GuardReport {
+    const restore = completed && lastEpoch !== undefined ? this.tracker.weightsToRestore(lastEpoch) : null;
+    if (restore !== null) writeWeights(this.weights, restore);
+    return {
+      ...this.tracker.state(),
+      restored: restore !== null,
+      source: this.opts.sourceName,
+      count: this.batch.count,
+      steps: this.opts.guard.steps,
+    };
   }
 }
