@@ -7,7 +7,7 @@ import { decodeCheckpoint, MemoryCheckpointStore } from '../checkpoint.js';
 import { allModelVariables } from '../model-weights.js';
 import type { TrainOptions } from '../options.js';
 import { blobDataset, tinyBatchNormCnn } from '../test-utils/fixtures.js';
-import { train, type TrainProgress } from '../train.js';
+import { train, type TrainProgress, type TrainResult } from '../train.js';
 import { trainingMetadata } from '../training-metadata.js';
 import { ADVERSARIAL_METHODS, type AdversarialOptions } from './options.js';
 
@@ -140,6 +140,22 @@ describe('adversarial training', () => {
     expect(Math.max(...delta.map(Math.abs))).toBeCloseTo(0.2, 6);
   });
 
+  it('FGSM-RS resumed keeps its guard history and ends with the same weights', async () => {
+    const opts: TrainOptions = {
+      ...base,
+      epochs: 3,
+      batchSize: 24, // 3 steps per epoch
+      adversarial: { method: 'fgsm-rs', eps: 0.3, guard: { batchSize: 16, steps: 2 } },
+    };
+    const straight = await expectResumeMatches(mlp, blobs, opts, {
+      stopAfter: 4,
+      killAt: 8,
+      resumedFrom: 6,
+      total: 9,
+    });
+    expect(straight.guard?.robustAccuracy).toHaveLength(3);
+  });
+
   it('TRADES with beta = 0 is standard training on the same seed (augmentation, accumulation, smoothing)', async () => {
     const opts: TrainOptions = {
       ...base,
@@ -236,7 +252,7 @@ async function expectResumeMatches(
   data: ReturnType<typeof blobDataset>,
   opts: TrainOptions,
   at: { stopAfter: number; killAt: number; resumedFrom: number; total: number },
-): Promise<void> {
+): Promise<TrainResult> {
   const straight = build(1);
   const straightResult = await train(straight, data, opts);
   expect(straightResult.steps).toBe(at.total);
@@ -283,7 +299,9 @@ async function expectResumeMatches(
     expect(result.history.map((h) => h.adversarialAccuracy)).toEqual(
       straightResult.history.map((h) => h.adversarialAccuracy),
     );
+    expect(result.guard).toEqual(straightResult.guard);
     resumed.dispose();
   }
   straight.dispose();
+  return straightResult;
 }
