@@ -2,17 +2,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import { AdvkitError } from '../../errors.js';
 import type { Rng } from '../../util/rng.js';
 import { crossEntropyFromLogits } from '../loss.js';
+import { scaledStepSize } from './eps-schedule.js';
 import { freeMethod } from './free.js';
 import type { ResolvedAdversarialOptions } from './options.js';
 import { perturbIterative } from './perturb.js';
 import { tradesLoss, tradesPerturb } from './trades.js';
-import { scaledStepSize } from './eps-schedule.js';
 import {
   inferenceLossAndHits,
-  weightGradients,
-  type MethodSetup,
   lossAndHits,
   statsVector,
+  weightGradients,
+  type MethodSetup,
   type MicroBatch,
   type MicroOutcome,
   type StepSettings,
@@ -33,7 +33,7 @@ export function adversarialMethod(adv: ResolvedAdversarialOptions, setup: Method
   }
 }
 
-function stepRng(step: StepSettings): Rng {
+function requireRng(step: StepSettings): Rng {
   if (step.rng === null) throw new AdvkitError('INTERNAL', 'An adversarial step got no random generator.');
   return step.rng;
 }
@@ -56,7 +56,7 @@ function iterativeMethod(setup: MethodSetup, adv: IterativeConfig): TrainingMeth
   const w = adv.cleanWeight;
   return {
     async micro(b: MicroBatch, step: StepSettings): Promise<MicroOutcome> {
-      const rng = stepRng(step);
+      const rng = requireRng(step);
       const n = b.labels.length;
       const inferenceClean = w > 0 ? null : inferenceLossAndHits(classifier, b.x, b.y, labelSmoothing);
       let xAdv: tf.Tensor4D | null = null;
@@ -113,7 +113,7 @@ function tradesMethod(
   const { classifier, variables, labelSmoothing } = setup;
   return {
     async micro(b: MicroBatch, step: StepSettings): Promise<MicroOutcome> {
-      const rng = stepRng(step);
+      const rng = requireRng(step);
       const n = b.labels.length;
       const settings = {
         eps: step.eps,
