@@ -30,10 +30,15 @@ export interface FilterGradientPlan {
 /**
  * Bytes of x and dy per band of output rows: a band is read again by every filter tap and channel tile, so it
  * should stay in the 32 KB L1 cache (halo rows come on top). Measured on the CIFAR and ResNet layers: 16-32 KB
- * bands ran at 30-33 GFLOP/s on one thread, 48 KB bands 5-25% slower; one-row bands are the floor (tile set-up
- * then weighs more, but large strided layers still gain).
+ * bands ran at 30-33 GFLOP/s on one thread, 48 KB bands 5-25% slower.
  */
 const BAND_BYTES = 24 * 1024;
+/**
+ * ...but not fewer output pixels than this, or each register tile's set-up and its pass into dW weigh too much:
+ * on ResNet's 16x16x128 -> 8x8x256 stride-2 layer, 32-pixel bands ran 10% faster than the 8 pixels the byte
+ * budget allows, with no change elsewhere; 64 was slower on the 32x32x64 stride-2 layer.
+ */
+const MIN_BAND_PIXELS = 32;
 
 /**
  * The reduction over output pixels cut into tasks: for each image, bands of output rows, and within a band each
@@ -42,7 +47,9 @@ const BAND_BYTES = 24 * 1024;
  */
 export function planFilterGradient(g: ConvGeometry): FilterGradientPlan {
   const rowBytes = 4 * (g.strideHeight * g.inWidth * g.inChannels + g.outWidth * g.outChannels);
-  const bandRows = Math.max(1, Math.min(g.outHeight, Math.round(BAND_BYTES / rowBytes)));
+  const rowsForBytes = Math.round(BAND_BYTES / rowBytes);
+  const rowsForPixels = Math.ceil(MIN_BAND_PIXELS / g.outWidth);
+  const bandRows = Math.max(1, Math.min(g.outHeight, Math.max(rowsForBytes, rowsForPixels)));
   const rowRanges = Array.from({ length: g.filterHeight }, (_, kh) =>
     validRange(kh * g.dilationHeight - g.padTop, g.strideHeight, g.inHeight, g.outHeight),
   );

@@ -87,7 +87,6 @@ export class FunctionBody {
     return this.emit(0x6c);
   }
 
-
   /** local[index] += delta */
   addTo(index: number, delta: number): this {
     return this.get(index).i32Const(delta).i32Add().set(index);
