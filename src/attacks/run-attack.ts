@@ -5,6 +5,7 @@ import { Rng } from '../util/rng.js';
 import { parseParams, type Params, type Schema } from '../util/schema.js';
 import { BatchContext, goalMet, throwIfAborted } from './attack-context.js';
 import { distances, project, type Distances } from './norms.js';
+import { mean, predictClasses } from './predict-classes.js';
 import { NORMS, type Attack, type Cost, type Goal, type Norm } from './types.js';
 
 export interface RunAttackOptions {
@@ -90,8 +91,8 @@ export async function runAttack<S extends Schema>(
   const setup = validate(classifier, attack, options);
   const { x, n, norm, epsList, batchSize, seed } = setup;
   const labels = setup.labels;
-  const cleanPredictions = predictAll(classifier, x, batchSize);
-  const targets = resolveTargets(options.goal ?? 'untargeted', labels, classifier, x, batchSize, seed);
+  const cleanPredictions = await predictClasses(classifier, x, { batchSize, signal: options.signal });
+  const targets = await resolveTargets(options.goal ?? 'untargeted', labels, classifier, x, batchSize, seed);
   const results = epsList.map((eps) => emptyResult(eps, n));
   const kept: tf.Tensor4D[][] = epsList.map(() => []);
   const keep = options.keepAdversarial !== false;
@@ -132,42 +133,28 @@ export async function runAttack<S extends Schema>(
           const adv = await attack.run(ctx, setup.params);
           return { adv, cost: ctx.cost, seconds: (Date.now() - t0) / 1000 };
         };
+        const scoreInto = (e: number, out: { adv: tf.Tensor4D; cost: Cost; seconds: number }): void =>
+          score(
+            classifier,
+            xb,
+            out,
+            epsList[e],
+            norm,
+            start,
+            batchLabels,
+            batchTargets,
+            results[e],
+            kept[e],
+            keep,
+          );
         if (attack.budget === 'fixed') {
           for (let e = 0; e < epsList.length; e++) {
-            const out = await runOne(epsList[e] ?? Infinity, e);
-            score(
-              classifier,
-              xb,
-              out,
-              epsList[e],
-              norm,
-              start,
-              batchLabels,
-              batchTargets,
-              results[e],
-              kept[e],
-              keep,
-            );
+            scoreInto(e, await runOne(epsList[e] ?? Infinity, e));
             report(b * runsPerBatch + e + 1);
           }
         } else {
           const out = await runOne(Infinity, 0);
-          for (let e = 0; e < epsList.length; e++) {
-            const shared = { ...out, adv: out.adv.clone() };
-            score(
-              classifier,
-              xb,
-              shared,
-              epsList[e],
-              norm,
-              start,
-              batchLabels,
-              batchTargets,
-              results[e],
-              kept[e],
-              keep,
-            );
-          }
+          for (let e = 0; e < epsList.length; e++) scoreInto(e, { ...out, adv: out.adv.clone() });
           out.adv.dispose();
           report(b + 1);
         }
@@ -353,14 +340,14 @@ function toLabels(
   return out;
 }
 
-function resolveTargets(
+async function resolveTargets(
   goal: Goal,
   labels: Int32Array,
   classifier: Classifier,
   x: tf.Tensor4D,
   batchSize: number,
   seed: number,
-): Int32Array | null {
+): Promise<Int32Array | null> {
   const n = labels.length;
   const k = classifier.numClasses;
   if (goal === 'untargeted') return null;
@@ -368,7 +355,7 @@ function resolveTargets(
     const rng = new Rng(seed ^ 0x5bd1e995);
     return labels.map((y) => (y + 1 + rng.int(k - 1)) % k);
   }
-  if (goal === 'least-likely') return predictAll(classifier, x, batchSize, 'min');
+  if (goal === 'least-likely') return predictClasses(classifier, x, { batchSize, which: 'min' });
   if (typeof goal === 'object' && goal !== null && 'target' in goal) {
     const t = goal.target;
     if (typeof t === 'number') return toLabels(new Array<number>(n).fill(t), n, k, 'target');
@@ -377,31 +364,4 @@ function resolveTargets(
   throw invalidArgument(
     `goal must be 'untargeted', 'least-likely', 'random' or { target: class or one class per example }; got ${JSON.stringify(goal)}.`,
   );
-}
-
-/** Arg-max (or arg-min) of the logits, in batches. */
-function predictAll(
-  classifier: Classifier,
-  x: tf.Tensor4D,
-  batchSize: number,
-  which: 'max' | 'min' = 'max',
-): Int32Array {
-  const n = x.shape[0];
-  const out = new Int32Array(n);
-  for (let start = 0; start < n; start += batchSize) {
-    const size = Math.min(batchSize, n - start);
-    const idx = tf.tidy(() => {
-      const z = classifier.logits(tf.slice(x, [start, 0, 0, 0], [size, -1, -1, -1]));
-      return which === 'max' ? tf.argMax(z, 1) : tf.argMin(z, 1);
-    });
-    out.set(idx.dataSync(), start);
-    idx.dispose();
-  }
-  return out;
-}
-
-function mean(values: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < values.length; i++) s += values[i];
-  return values.length === 0 ? 0 : s / values.length;
 }

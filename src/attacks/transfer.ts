@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { invalidArgument } from '../errors.js';
 import type { Classifier } from '../models/classifier.js';
 import type { Schema } from '../util/schema.js';
-import { goalMet, throwIfAborted } from './attack-context.js';
+import { goalMet } from './attack-context.js';
+import { mean, predictClasses } from './predict-classes.js';
 import { runAttack, type AttackRun, type RunAttackOptions } from './run-attack.js';
 import type { Attack, Cost, Norm } from './types.js';
 
@@ -99,13 +100,16 @@ export async function scoreTransfer(
 ): Promise<TransferReport> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const labels = run.labels;
-  const targetCleanPredictions = await predict(target, x, batchSize, options.signal);
+  const targetCleanPredictions = await predictClasses(target, x, { batchSize, signal: options.signal });
   const targetCorrect = targetCleanPredictions.map((p, i) => Number(p === labels[i]));
   const rows = Int32Array.from({ length: labels.length }, (_, i) => i);
   const results: TransferResult[] = [];
   for (const r of run.results) {
     if (r.adversarial === null) throw invalidArgument('The surrogate run kept no adversarial inputs.');
-    const targetPredictions = await predict(target, r.adversarial, batchSize, options.signal);
+    const targetPredictions = await predictClasses(target, r.adversarial, {
+      batchSize,
+      signal: options.signal,
+    });
     const targetSuccess = goalMet(targetPredictions, rows, labels, run.targets);
     let eligible = 0;
     let transferred = 0;
@@ -176,31 +180,4 @@ export function checkCompatible(surrogate: Classifier, target: Classifier): void
       `The surrogate's bounds [${surrogate.bounds}] differ from the target's [${target.bounds}]; transfer needs the same pixel range.`,
     );
   }
-}
-
-/** Arg-max predictions in batches, yielding to the event loop between them. */
-async function predict(
-  classifier: Classifier,
-  x: tf.Tensor4D,
-  batchSize: number,
-  signal: AbortSignal | undefined,
-): Promise<Int32Array> {
-  const n = x.shape[0];
-  const out = new Int32Array(n);
-  for (let start = 0; start < n; start += batchSize) {
-    throwIfAborted(signal);
-    const size = Math.min(batchSize, n - start);
-    const pred = tf.tidy(() =>
-      tf.argMax(classifier.logits(tf.slice(x, [start, 0, 0, 0], [size, -1, -1, -1])), 1),
-    );
-    out.set(await pred.data(), start);
-    pred.dispose();
-  }
-  return out;
-}
-
-function mean(values: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < values.length; i++) s += values[i];
-  return values.length === 0 ? 0 : s / values.length;
 }

@@ -7,14 +7,12 @@ import {
   withoutEarlyStop,
   type TransferReport,
 } from '../../attacks/transfer.js';
-import { take, toTensors, type ImageDataset } from '../../data/dataset.js';
+import { toTensors, type ImageDataset } from '../../data/dataset.js';
 import { writeFileAtomic } from '../../data/node/atomic-write.js';
-import { loadDataset } from '../../data/node/load-dataset.js';
 import { invalidArgument } from '../../errors.js';
 import type { Classifier } from '../../models/classifier.js';
 import { renderGallery, type GallerySection } from '../../render/node/gallery.js';
-import { assertDataFitsClassifier } from '../../train/evaluate.js';
-import { Rng } from '../../util/rng.js';
+import { loadModelSample } from '../dataset-sample.js';
 import type { CliIo } from '../main.js';
 import type { AttackCliOptions, AttackJob } from './attack.js';
 import {
@@ -76,7 +74,7 @@ export interface TransferSummary {
 export async function attackDataset(job: AttackJob, opts: AttackCliOptions, io: CliIo): Promise<void> {
   const { classifier } = job;
   const t0 = Date.now();
-  const ds = await loadSample(classifier, opts);
+  const { sample: ds } = await loadModelSample(classifier, opts);
   const labels = modelLabels(ds, classifier);
   const x = inputs(ds, classifier);
   const gallery = opts.out === undefined ? null : path.resolve(opts.out);
@@ -178,24 +176,6 @@ function transferSummary(modelDir: string, report: TransferReport): TransferSumm
       targetAccuracy: r.targetAccuracy,
     })),
   };
-}
-
-async function loadSample(classifier: Classifier, opts: AttackCliOptions): Promise<ImageDataset> {
-  const [height, width, channels] = classifier.inputShape;
-  const ds = await loadDataset(opts.data ?? classifier.metadata.dataset ?? 'mnist', {
-    split: opts.split,
-    dir: opts.dataDir,
-    imageSize: [height, width],
-    channels: channels === 1 ? 1 : 3,
-    ...(opts.labelMap !== undefined ? { labelMap: opts.labelMap } : {}),
-  });
-  assertDataFitsClassifier(classifier, ds);
-  const n = Math.min(opts.n, ds.count);
-  const indices =
-    opts.seed === undefined
-      ? Int32Array.from({ length: n }, (_, i) => i)
-      : new Rng(opts.seed).permutation(ds.count).slice(0, n);
-  return take(ds, indices);
 }
 
 /** The sample's pixels scaled into the model's bounds. */

@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { initNodeBackend } from '../../engine/node-backend.js';
-import { bundledModelDir, loadClassifier, loadDataset, readImageFile } from '../../node.js';
-import { take, toTensors } from '../../data/index.js';
-import { assertDataFitsClassifier } from '../../train/evaluate.js';
+import { bundledModelDir, loadClassifier, readImageFile } from '../../node.js';
+import { toTensors } from '../../data/index.js';
 import type { Classifier } from '../../models/index.js';
 import { invalidArgument } from '../../errors.js';
-import { Rng } from '../../util/rng.js';
 import { positiveInt, nonNegativeInt } from '../parse-options.js';
+import { loadModelSample } from '../dataset-sample.js';
 import type { CliIo } from '../main.js';
 
 interface PredictOptions {
@@ -98,29 +97,14 @@ async function predictImages(classifier: Classifier, files: string[], top: numbe
 }
 
 async function predictDataset(classifier: Classifier, opts: PredictOptions): Promise<Prediction[]> {
-  const [height, width, channels] = classifier.inputShape;
-  // Image folders are decoded at the model's input size; the built-in datasets have their own.
-  const ds = await loadDataset(opts.data ?? classifier.metadata.dataset ?? 'mnist', {
-    split: opts.split,
-    dir: opts.dataDir,
-    imageSize: [height, width],
-    channels: channels === 1 ? 1 : 3,
-    ...(opts.labelMap !== undefined ? { labelMap: opts.labelMap } : {}),
-  });
-  assertDataFitsClassifier(classifier, ds);
-  const n = Math.min(opts.n, ds.count);
-  const indices =
-    opts.seed === undefined
-      ? Int32Array.from({ length: n }, (_, i) => i)
-      : new Rng(opts.seed).permutation(ds.count).slice(0, n);
-  const sample = take(ds, indices);
+  const { sample, indices } = await loadModelSample(classifier, opts);
   const { x, y } = toTensors(sample);
   try {
     const tops = await topK(classifier, x, opts.top);
     const labels = await y.data();
     return tops.map((top, i) => ({
-      source: `${ds.name}/${ds.split}#${indices[i]}`,
-      label: ds.classNames[labels[i]] ?? String(labels[i]),
+      source: `${sample.name}/${sample.split}#${indices[i]}`,
+      label: sample.classNames[labels[i]] ?? String(labels[i]),
       top,
     }));
   } finally {
