@@ -92,7 +92,7 @@ describe('advkit train --adversarial', () => {
     }
   });
 
-  it('refuses flags that do not fit, with the flag named', async () => {
+  it('refuses flags that do not fit (adversarial and schedule options), with the flag named', async () => {
     const out = ['--out', path.join(tmp, 'never')];
     const cases: [string[], RegExp][] = [
       [
@@ -123,6 +123,9 @@ describe('advkit train --adversarial', () => {
         ['--adversarial', 'pgd', '--eps', '0.3', '--clean-weight', '1'],
         /--clean-weight must be >= 0 and < 1/,
       ],
+      [['--schedule', 'onecycle', '--pct-start', '0'], /--pct-start must be > 0 and <= 1, got '0'/],
+      [['--schedule', 'onecycle', '--anneal', 'cubic'], /--anneal must be one of cos, linear/],
+      [['--optimizer', 'adam', '--beta2', '1'], /--beta2 must be >= 0 and <= 0.999999, got '1'/],
     ];
     for (const [flags, message] of cases) {
       const r = await run(...small, ...fast, ...flags, ...out);

@@ -198,6 +198,23 @@ export function registerTrainCommand(program: Command, io: CliIo): void {
       numberInRange('--warmup-epochs', 0, 1e6),
     )
     .option(
+      '--min-lr <rate>',
+      "'cosine' schedule: final learning rate (default 0)",
+      numberInRange('--min-lr', 0, 1e6),
+    )
+    .option(
+      '--pct-start <fraction>',
+      "'onecycle' schedule: fraction of the run spent rising (default 0.3)",
+      numberInRange('--pct-start', 0, 1, { exclusiveMin: true }),
+    )
+    .option(
+      '--anneal <shape>',
+      "'onecycle' schedule: cos or linear (default cos)",
+      oneOf('--anneal', ['cos', 'linear'] as const),
+    )
+    .option('--beta1 <b>', 'adam: first-moment decay (default 0.9)', numberInRange('--beta1', 0, 0.999999))
+    .option('--beta2 <b>', 'adam: second-moment decay (default 0.999)', numberInRange('--beta2', 0, 0.999999))
+    .option(
       '--label-smoothing <eps>',
       'label smoothing in [0, 1)',
       numberInRange('--label-smoothing', 0, 0.999),
