@@ -68,6 +68,11 @@ async function runOnce(
     for (let step = 0; step <= s.steps && rows.length > 0; step++) {
       const lossFn = lossFor(ctx, s, rows);
       const last = step === s.steps;
+      if (last && s.restarts === 1) {
+        // Nothing left to compare the last iterate with: keep it unscored (the runner scores every result).
+        record(t, xAdv, rows, new Uint8Array(rows.length), new Float32Array(rows.length), false, true);
+        break;
+      }
       // The last point only needs scoring: a forward pass, no gradient.
       const pass = last ? forwardOnly(ctx, xAdv, lossFn) : ctx.gradient(xAdv, lossFn);
       const adversarial = ctx.isAdversarial(pass.logits, rows);
