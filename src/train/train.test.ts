@@ -175,6 +175,40 @@ describe('train', () => {
     straight.dispose();
   });
 
+  it('seeds dropout masks: fresh masks each step, the same run for the same seed, resumed or not', async () => {
+    const data = blobDataset({ count: 32, size: 8, channels: 3, classes: 4, seed: 2 });
+    const model = (): Classifier =>
+      tinyBatchNormCnn({ inputShape: [8, 8, 3], numClasses: 4, seed: 3, dropout: 0.5 });
+    const opts: TrainOptions = { epochs: 2, batchSize: 8, optimizer: 'adam', lr: 0.01, seed: 4 };
+    const runs: Float32Array[][] = [];
+    for (let i = 0; i < 2; i++) {
+      const m = model();
+      await train(m, data, opts);
+      runs.push(snapshot(m));
+      m.dispose();
+    }
+    runs[0].forEach((w, i) => expect(Array.from(runs[1][i])).toEqual(Array.from(w)));
+    const store = new MemoryCheckpointStore();
+    const controller = new AbortController();
+    const first = model();
+    await train(first, data, opts, {
+      checkpoint: store,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.step === 5) controller.abort();
+      },
+    });
+    first.dispose();
+    const resumed = model();
+    await train(resumed, data, opts, { checkpoint: store, resume: true });
+    snapshot(resumed).forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(runs[0][i])));
+    resumed.dispose();
+    const other = model();
+    await train(other, data, { ...opts, seed: 5 });
+    expect(Array.from(snapshot(other)[0])).not.toEqual(Array.from(runs[0][0]));
+    other.dispose();
+  });
+
   it('refuses to resume a checkpoint of another run, with every difference named', async () => {
     const store = new MemoryCheckpointStore();
     const opts: TrainOptions = { epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.1, seed: 1 };

@@ -4,6 +4,7 @@ import { toTensors, type ImageDataset } from '../data/dataset.js';
 import { AdvkitError, invalidArgument } from '../errors.js';
 import type { Classifier } from '../models/classifier.js';
 import { Rng } from '../util/rng.js';
+import { mixSeed } from '../util/seeded-math-random.js';
 import { epsAt, epsWarmupSteps } from './adversarial/eps-schedule.js';
 import { EpochGuard, GUARD_BEST_WEIGHTS, type GuardReport } from './adversarial/guard.js';
 import { adversarialMethod } from './adversarial/methods.js';
@@ -335,7 +336,13 @@ export async function train(
           for (let replay = 0; replay < replays; replay++) {
             lr = learningRateAt(schedule, step);
             if (adv !== undefined) eps = epsAt(step, adv.eps, warmup);
-            const stats = await trainStep(method, micros, optimizer, lr, { eps, rng: attackRng, replay });
+            const dropoutSeed = mixSeed(o.seed, step);
+            const stats = await trainStep(method, micros, optimizer, lr, {
+              eps,
+              rng: attackRng,
+              replay,
+              dropoutSeed,
+            });
             step++;
             addStats(totals, stats, batches[b].length);
             epochImages += batches[b].length;
@@ -385,8 +392,8 @@ function standardMethod(
   labelSmoothing: number,
 ): TrainingMethod {
   return {
-    micro: async (b: MicroBatch) =>
-      weightGradients(variables, b.weight, () => {
+    micro: async (b: MicroBatch, step: StepSettings) =>
+      weightGradients(variables, b, step, () => {
         const logits = classifier.logits(b.x, { training: true });
         const loss = crossEntropyFromLogits(logits, b.y, { labelSmoothing });
         const trained = lossAndHits(logits, b.y, labelSmoothing);

@@ -10,8 +10,7 @@ import { OptionReader, SeededInitializers, type ArchitectureOptions } from './op
  * - `batchNorm` (boolean): BatchNormalization between each convolution (then without bias) and its ReLU
  *   (Ioffe & Szegedy 2015).
  * - `dropout` (rate in [0, 1)): dropout after each pooling stage and after fc256 (Srivastava et al. 2014).
- *   Its masks are not seeded (a seeded tfjs dropout layer would draw the same mask at every step), so a run
- *   with dropout is not bit-reproducible.
+ *   Training seeds its masks per step (see withSeededMathRandom), so runs with dropout are reproducible.
  */
 export function buildCifarCnn(opts: ArchitectureOptions): tfl.LayersModel {
   const o = new OptionReader('cifar-cnn', opts, ['batchNorm', 'dropout']);

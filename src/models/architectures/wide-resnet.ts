@@ -11,7 +11,7 @@ import { conv, preActBlock, preActHead } from './preact-block.js';
  *
  * Options: `depth` (6n + 4, default 28), `widenFactor` (k, default 10: WRN-28-10, 36.5M parameters, the
  * standard robust CIFAR-10 model of Madry et al. / TRADES), `dropout` (rate between the two convolutions
- * of a block, default 0; masks are not seeded).
+ * of a block, default 0; training seeds its masks per step).
  */
 export function buildWideResnet(opts: ArchitectureOptions): tfl.LayersModel {
   const o = new OptionReader('wide-resnet', opts, ['depth', 'widenFactor', 'dropout']);

@@ -31,7 +31,7 @@ describe('Free AT step', () => {
     const expected = tf.tidy(() =>
       tf.sub(tf.clipByValue(tf.add(x, tf.mul(tf.sign(g), eps)), 0, 1), x).dataSync(),
     );
-    const out = await method.micro(micro, { eps, rng: null, replay: 0 });
+    const out = await method.micro(micro, { eps, rng: null, replay: 0, dropoutSeed: 0 });
     expect(out.grads.length).toBe(variables.length);
     const delta = (await method.state())[FREE_DELTA][0];
     const per = 64;

@@ -55,7 +55,7 @@ export function freeMethod(
             ? inferenceLossAndHits(classifier, b.x, b.y, labelSmoothing)
             : noStats();
       try {
-        const out = weightGradients(all, b.weight, () => {
+        const out = weightGradients(all, b, step, () => {
           const d: tf.Tensor4D = tf.slice(delta, [b.offset, 0, 0, 0], [n, h, w, c]);
           const advLogits = classifier.logits(tf.clipByValue(tf.add<tf.Tensor4D>(b.x, d), lo, hi), {
             training: true,

@@ -78,7 +78,7 @@ function iterativeMethod(setup: MethodSetup, adv: IterativeConfig): TrainingMeth
               )
             : b.x.clone();
         const input = xAdv;
-        return weightGradients(variables, b.weight, () => {
+        return weightGradients(variables, b, step, () => {
           const advLogits = classifier.logits(input, { training: true });
           const advCe = crossEntropyFromLogits(advLogits, b.y, { labelSmoothing });
           const advStats = lossAndHits(advLogits, b.y, labelSmoothing);
@@ -123,7 +123,7 @@ function tradesMethod(
       };
       const xAdv = step.eps > 0 ? await tradesPerturb(classifier, b.x, b.labels, settings, rng) : b.x.clone();
       try {
-        return weightGradients(variables, b.weight, () => {
+        return weightGradients(variables, b, step, () => {
           const cleanLogits = classifier.logits(b.x, { training: true });
           const advLogits = classifier.logits(xAdv, { training: true });
           const cleanCe = crossEntropyFromLogits(cleanLogits, b.y, { labelSmoothing });

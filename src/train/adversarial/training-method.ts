@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { AdvkitError } from '../../errors.js';
+import { mixSeed, withSeededMathRandom } from '../../util/seeded-math-random.js';
 import type { Classifier } from '../../models/classifier.js';
 import type { Rng } from '../../util/rng.js';
 import { crossEntropyFromLogits } from '../loss.js';
@@ -23,6 +24,8 @@ export interface StepSettings {
   rng: Rng | null;
   /** Free AT: which replay of the batch this step is (0 for the other methods). */
   replay: number;
+  /** Seeds the training-mode random ops (dropout masks) of this optimizer step; see withSeededMathRandom. */
+  dropoutSeed: number;
 }
 
 /**
@@ -66,19 +69,25 @@ export interface MethodSetup {
   imagesPerStep: number;
 }
 
-/** Runs `weightPass` inside variableGrads and returns its gradients and its (kept) stats vector. */
+/**
+ * Runs `weightPass` inside variableGrads and returns its gradients and its (kept) stats vector. Dropout masks
+ * in the pass come from `dropoutSeed` (the step's seed mixed with the micro-batch's offset).
+ */
 export function weightGradients(
   variables: tf.Variable[],
-  weight: number,
+  b: Pick<MicroBatch, 'weight' | 'offset'>,
+  step: Pick<StepSettings, 'dropoutSeed'>,
   weightPass: () => { loss: tf.Scalar; stats: tf.Tensor1D },
 ): MicroOutcome {
   return tf.tidy(() => {
     let stats: tf.Tensor1D | undefined;
-    const { grads } = tf.variableGrads(() => {
-      const pass = weightPass();
-      stats = tf.keep(pass.stats);
-      return tf.mul(pass.loss, weight);
-    }, variables);
+    const { grads } = withSeededMathRandom(mixSeed(step.dropoutSeed, b.offset), () =>
+      tf.variableGrads(() => {
+        const pass = weightPass();
+        stats = tf.keep(pass.stats);
+        return tf.mul(pass.loss, b.weight);
+      }, variables),
+    );
     if (stats === undefined) throw new AdvkitError('INTERNAL', 'The weight pass did not run.');
     return { grads: variables.map((v) => grads[v.name]), stats };
   });

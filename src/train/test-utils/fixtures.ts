@@ -82,6 +82,8 @@ export function tinyBatchNormCnn(opts: {
   inputShape: [number, number, number];
   numClasses: number;
   seed: number;
+  /** A dropout layer of this rate before the logits (none by default). */
+  dropout?: number;
 }): Classifier {
   const init = (k: number) => tfl.initializers.glorotUniform({ seed: opts.seed * 10 + k });
   const net = tfl.sequential({
@@ -98,6 +100,7 @@ export function tinyBatchNormCnn(opts: {
       tfl.layers.reLU(),
       tfl.layers.maxPooling2d({ poolSize: 2 }),
       tfl.layers.flatten(),
+      ...(opts.dropout === undefined ? [] : [tfl.layers.dropout({ rate: opts.dropout })]),
       tfl.layers.dense({ units: opts.numClasses, kernelInitializer: init(2) }),
     ],
   });
