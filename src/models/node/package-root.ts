@@ -28,7 +28,7 @@ export function packageRoot(): string {
 }
 
 /** Names of the models shipped in <package root>/models. */
-export type BundledModelName = 'mnist-cnn' | 'cifar-cnn';
+export type BundledModelName = 'mnist-cnn' | 'mnist-cnn-robust' | 'cifar-cnn';
 
 /** Directory of a model shipped with advkit: <package root>/models/<name>. */
 export function bundledModelDir(name: BundledModelName): string {

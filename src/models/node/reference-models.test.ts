@@ -5,11 +5,15 @@ import { initNodeBackend } from '../../engine/node-backend.js';
 import { evaluateAccuracy } from '../../train/evaluate.js';
 import { loadClassifier } from './load-classifier.js';
 import { bundledModelDir } from './package-root.js';
+import { pgd } from '../../attacks/pgd.js';
+import { runAttack } from '../../attacks/run-attack.js';
+import { loadMnistFixture } from '../../attacks/test-utils/mnist-fixture.js';
 
 /** The committed reference models keep the accuracy the README states (and their metadata records). */
 describe('bundled reference models', () => {
   it.each([
     ['mnist-cnn', 'mnist', 0.99],
+    ['mnist-cnn-robust', 'mnist', 0.98],
     ['cifar-cnn', 'cifar10', 0.8],
   ] as const)('%s on the %s test images', async (name, dataset, floor) => {
     await initNodeBackend({ backend: 'wasm' });
@@ -19,5 +23,22 @@ describe('bundled reference models', () => {
     expect(accuracy).toBeGreaterThanOrEqual(floor);
     expect(accuracy).toBeCloseTo(classifier.metadata.metrics?.testAccuracy ?? NaN, 3);
     classifier.dispose();
+  });
+});
+
+describe('the bundled robust MNIST model', () => {
+  it('resists PGD at Linf eps 0.3 where the standard model falls (first 100 test images)', async () => {
+    const robust = await loadMnistFixture(100);
+    const standard = await loadClassifier(bundledModelDir('mnist-cnn'));
+    const model = await loadClassifier(bundledModelDir('mnist-cnn-robust'));
+    const options = { x: robust.x, labels: robust.labels, eps: 0.3, params: { steps: 20 }, keepAdversarial: false };
+    const onRobust = await runAttack(model, pgd, options);
+    const onStandard = await runAttack(standard, pgd, options);
+    // Full test set, PGD-40: 89.3% (advkit.json); 20 steps on this sample leave far more than the standard model's 0%.
+    expect(onRobust.results[0].accuracy).toBeGreaterThanOrEqual(0.85);
+    expect(onStandard.results[0].accuracy).toBeLessThanOrEqual(0.02);
+    model.dispose();
+    standard.dispose();
+    robust.dispose();
   });
 });
