@@ -70,20 +70,22 @@ async function runOnce(
       const last = step === s.steps;
       if (last && s.restarts === 1) {
         // Nothing left to compare the last iterate with: keep it unscored (the runner scores every result).
-        record(t, xAdv, rows, new Uint8Array(rows.length), new Float32Array(rows.length), false, true);
+        record(t, xAdv, rows, new Uint8Array(rows.length), new Float32Array(rows.length), true);
         break;
       }
       // The last point only needs scoring: a forward pass, no gradient.
       const pass = last ? forwardOnly(ctx, xAdv, lossFn) : ctx.gradient(xAdv, lossFn);
-      const adversarial = ctx.isAdversarial(pass.logits, rows);
-      const lossValues = pass.loss.dataSync();
+      // Without early stop only the end point is recorded: intermediate steps read nothing back.
+      const scored = s.earlyStop || last;
+      const adversarial = scored ? ctx.isAdversarial(pass.logits, rows) : null;
+      const lossValues = scored ? pass.loss.dataSync() : null;
       pass.logits.dispose();
       pass.loss.dispose();
       // Record: adversarial points always (early stop) or at the end; the highest-loss point otherwise.
-      record(t, xAdv, rows, adversarial, lossValues, s.earlyStop || last, last);
+      if (adversarial !== null && lossValues !== null) record(t, xAdv, rows, adversarial, lossValues, last);
       if (pass.grad === null) break;
       const grad = pass.grad;
-      const keep = s.earlyStop ? indicesWhere(adversarial, 0) : allRows(rows.length);
+      const keep = adversarial !== null && s.earlyStop ? indicesWhere(adversarial, 0) : allRows(rows.length);
       const direction = stepDirection(ctx, s, grad, xAdv, momentum);
       grad.dispose();
       let delta = direction.step;
@@ -211,13 +213,12 @@ function record(
   rows: Int32Array,
   adversarial: Uint8Array,
   loss: ArrayLike<number>,
-  acceptAdversarial: boolean,
   last: boolean,
 ): void {
   const chosen: number[] = [];
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
-    const isAdv = adversarial[i] === 1 && acceptAdversarial;
+    const isAdv = adversarial[i] === 1;
     // A non-adversarial end point only replaces an earlier restart's if its loss is higher.
     const better = last && t.done[r] === 0 && loss[i] > t.bestLoss[r];
     if (isAdv || better) chosen.push(i);
@@ -231,7 +232,7 @@ function record(
     const r = rows[i];
     t.best.set(values.subarray(k * t.dim, (k + 1) * t.dim), r * t.dim);
     t.bestLoss[r] = loss[i];
-    if (adversarial[i] === 1 && acceptAdversarial) t.done[r] = 1;
+    if (adversarial[i] === 1) t.done[r] = 1;
   });
 }
 
@@ -259,9 +260,4 @@ function indicesWhere(flags: Uint8Array, value: number): Int32Array {
 
 function allRows(n: number): Int32Array {
   return Int32Array.from({ length: n }, (_, i) => i);
-}
-
-/** The norm-specific default: a step of `rel * eps`, unless an absolute step size is given. */
-export function resolveStepSize(eps: number, rel: number, abs: number | undefined): number {
-  return abs ?? rel * eps;
 }
