@@ -1,0 +1,106 @@
+import type { Norm } from '../attacks/types.js';
+
+/**
+ * The JSON an evaluation writes (`advkit evaluate`), browser-safe and plain data only. Field names follow
+ * RobustBench's where it has one (`clean_acc`, `autoattack_acc`, `threat_model`, `eps`); the rest are advkit's.
+ * Accuracies are fractions in 0..1; costs are per evaluated point.
+ */
+export interface EvaluationReport {
+  /** Bumped when a field changes meaning. */
+  format: 'advkit-evaluation/1';
+  advkit: { version: string; tfjs: string; backend: string };
+  model: { name: string; path: string | null; sha256: string | null; architecture: string | null };
+  dataset: {
+    name: string;
+    split: string;
+    /** Points evaluated. */
+    n: number;
+    /** sha256 over the evaluated inputs (float32 bytes) and labels (int32 bytes). */
+    sha256: string;
+  };
+  /** RobustBench's spelling of the norm: 'Linf', 'L2', 'L1'. */
+  threat_model: ThreatModel;
+  norm: Norm;
+  /** The budgets, ascending, in input space. */
+  eps: number[];
+  suite: { name: string; attacks: SuiteAttackRecord[] };
+  seed: number;
+  clean_acc: number;
+  /** One entry per eps, in the order of `eps`. */
+  robust: EpsResult[];
+  /** The classes' display names, indexed by class (for per-class tables). */
+  class_names: string[];
+  flags: SanityFlag[];
+  /** Exact command line that reproduces the report (or the library call, when run from code). */
+  command: string;
+  started: string;
+  seconds: number;
+}
+
+export type ThreatModel = 'Linf' | 'L2' | 'L1';
+
+export interface SuiteAttackRecord {
+  /** Name in the suite ('apgd-ce', 'apgd-t', 'fab-t', 'square'). */
+  name: string;
+  /** The registry attack it runs. */
+  attack: string;
+  params: Record<string, unknown>;
+}
+
+export interface EpsResult {
+  eps: number;
+  /** Per-example worst case over the suite: robust accuracy at this eps. */
+  autoattack_acc: number;
+  /** In suite order: accuracy after each attack (cumulative worst case so far) and what it cost. */
+  by_attack: AttackStepRecord[];
+  per_class: ClassAccuracy[];
+}
+
+export interface AttackStepRecord {
+  name: string;
+  /** Robust accuracy after this attack ran on the points still robust. */
+  accuracy_after: number;
+  /** Points this attack broke that every earlier attack had not. */
+  newly_broken: number;
+  /** Points it ran on. */
+  attacked: number;
+  /** Per point of the whole evaluated set. */
+  gradients_per_point: number;
+  queries_per_point: number;
+  seconds: number;
+}
+
+export interface ClassAccuracy {
+  class: number;
+  n: number;
+  clean_acc: number;
+  robust_acc: number;
+}
+
+/**
+ * A warning that the evaluation may overstate robustness (Carlini et al. 2019, "On Evaluating Adversarial
+ * Robustness"; Croce & Hein 2020's checks), with what to do about it.
+ */
+export interface SanityFlag {
+  id: SanityCheckId;
+  /** 'warning': the numbers are suspect; 'info': worth knowing, not wrong. */
+  severity: 'warning' | 'info';
+  title: string;
+  /** What was measured, with numbers. */
+  detail: string;
+  /** What to do about it. */
+  advice: string;
+}
+
+export type SanityCheckId =
+  | 'probability-outputs'
+  | 'masked-gradients'
+  | 'randomized-model'
+  | 'non-monotone-eps'
+  | 'large-eps-not-zero'
+  | 'black-box-beats-white-box'
+  | 'not-converged';
+
+export function threatModel(norm: Norm): ThreatModel {
+  return norm === 'linf' ? 'Linf' : norm === 'l2' ? 'L2' : 'L1';
+}
