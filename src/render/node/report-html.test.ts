@@ -90,6 +90,17 @@ describe('renderReportHtml', () => {
     expect(html).toContain('advkit evaluate --model &#34;m &#38; &#60;b&#62;&#34;');
   });
 
+  it('charts the weakest classes when there are many, lists them all, and renders the same bytes twice', async () => {
+    const report = sampleReport({ eps: [0.3], classes: 30 });
+    const html = await renderReportHtml(report, []);
+    expect(html).toContain(
+      'The chart shows the 20 of 30 classes with the lowest robust accuracy at Linf eps 0.3',
+    );
+    expect(html).toContain('<details><summary>Table: accuracy per class (30 classes)</summary>');
+    expect(html.match(/<tr><td class="num">\d+<\/td>/g)).toHaveLength(30);
+    expect(await renderReportHtml(report, [])).toBe(html);
+  });
+
   it('fetches nothing: no http(s), no external src/href, no script', async () => {
     for (const norm of ['linf', 'l2'] as const) {
       const report = sampleReport({ norm, eps: norm === 'l2' ? [0.5] : [0.1, 0.2, 0.3] });

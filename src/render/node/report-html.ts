@@ -206,7 +206,7 @@ function perClassHtml(report: EvaluationReport, chart: string): string[] {
   ].join('\n');
   return [
     `<div class="chart">${inlineSvg(chart)}</div>`,
-    note,
+    ...(note === '' ? [] : [note]),
     `<details${classes.length <= PER_CLASS_OPEN ? ' open' : ''}><summary>Table: accuracy per class ` +
       `(${classes.length} classes)</summary>\n${table}\n</details>`,
   ];
