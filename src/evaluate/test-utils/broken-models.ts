@@ -11,7 +11,7 @@ import { Rng } from '../../util/rng.js';
  * Adversarial Robustness", section 4; Croce & Hein 2020's checks): each wraps a trained network between a
  * custom input layer and/or a final softmax, so that it still classifies well but misleads gradient attacks.
  */
-export type BrokenModelKind = 'softmax' | 'quantized' | 'noisy';
+export type BrokenModelKind = 'softmax' | 'quantized' | 'sqrt' | 'noisy';
 
 /** Options of the input steps; the defaults keep the bundled MNIST CNN's accuracy. */
 export interface BrokenModelOptions {
@@ -23,48 +23,46 @@ export interface BrokenModelOptions {
   seed?: number;
 }
 
-/**
- * Rounds inputs to `levels` evenly spaced values of [0, 1]. The forward pass barely changes, but round() has a
- * zero derivative everywhere: the input gradient vanishes (a shattered gradient, Athalye et al. 2018).
- */
-class QuantizeInput extends tfl.layers.Layer {
-  static readonly className = 'AdvkitQuantizeInput';
-  private readonly steps: number;
+/** A parameter-free layer that applies `step` to its input, in training and inference alike. */
+class InputStep extends tfl.layers.Layer {
+  static readonly className = 'AdvkitInputStep';
+  private readonly step: (x: tf.Tensor) => tf.Tensor;
 
-  constructor(inputShape: number[], levels: number) {
+  constructor(inputShape: number[], step: (x: tf.Tensor) => tf.Tensor) {
     super({ inputShape });
-    this.steps = levels - 1;
+    this.step = step;
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    return tf.tidy(() => tf.div(tf.round(tf.mul(x, this.steps)), this.steps));
+    return tf.tidy(() => this.step(x));
   }
 }
 
-/** Adds fresh Gaussian noise to the inputs on every pass, in inference too: a randomized defense. */
-class NoisyInput extends tfl.layers.Layer {
-  static readonly className = 'AdvkitNoisyInput';
-  private readonly sigma: number;
-  private readonly rng: Rng;
-
-  constructor(inputShape: number[], sigma: number, seed: number) {
-    super({ inputShape });
-    this.sigma = sigma;
-    this.rng = new Rng(seed);
+/**
+ * The broken input steps. 'quantized' rounds inputs to `levels` evenly spaced values of [0, 1]: the forward pass
+ * barely changes, but round() has a zero derivative everywhere, so the input gradient vanishes (a shattered
+ * gradient, Athalye et al. 2018). 'sqrt' feeds sqrt(x): its derivative is infinite at 0 (every black pixel),
+ * so input gradients are non-finite. 'noisy' adds fresh Gaussian noise on every pass, in inference too: a
+ * randomized defense.
+ */
+function inputStep(
+  kind: 'quantized' | 'sqrt' | 'noisy',
+  opts: BrokenModelOptions,
+): (x: tf.Tensor) => tf.Tensor {
+  if (kind === 'quantized') {
+    const steps = (opts.levels ?? 256) - 1;
+    return (x) => tf.div(tf.round(tf.mul(x, steps)), steps);
   }
-
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    return tf.tidy(() =>
-      tf.add(x, tf.randomNormal(x.shape, 0, this.sigma, 'float32', this.rng.int(2 ** 31))),
-    );
-  }
+  if (kind === 'sqrt') return (x) => tf.sqrt(x);
+  const rng = new Rng(opts.seed ?? 0);
+  const sigma = opts.sigma ?? 0.1;
+  return (x) => tf.add(x, tf.randomNormal(x.shape, 0, sigma, 'float32', rng.int(2 ** 31)));
 }
 
 /**
  * A new Classifier whose network is `base`'s LayersModel with the broken step added: 'softmax' appends a
- * softmax (probabilities instead of logits), 'quantized' and 'noisy' put QuantizeInput / NoisyInput in front.
+ * softmax (probabilities instead of logits); the other kinds put their input step (see inputStep) in front.
  * The result takes over `base`'s network: dispose the result, not `base`.
  */
 export function breakClassifier(
@@ -78,9 +76,7 @@ export function breakClassifier(
   const layers: tfl.layers.Layer[] =
     kind === 'softmax'
       ? [tfl.layers.inputLayer({ inputShape: shape }), net, tfl.layers.softmax()]
-      : kind === 'quantized'
-        ? [new QuantizeInput(shape, opts.levels ?? 256), net]
-        : [new NoisyInput(shape, opts.sigma ?? 0.1, opts.seed ?? 0), net];
+      : [new InputStep(shape, inputStep(kind, opts)), net];
   return new Classifier(tfl.sequential({ layers }), {
     ...base.metadata,
     architecture: `${base.metadata.architecture}+${kind}`,
