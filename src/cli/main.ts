@@ -6,6 +6,8 @@ import { registerTrainCommand } from './commands/train.js';
 import { registerInfoCommand } from './commands/info.js';
 import { registerPatchCommand } from './commands/patch.js';
 import { registerAttackCommand } from './commands/attack.js';
+import { registerEvaluateCommand } from './commands/evaluate.js';
+import { registerCompareCommand } from './commands/compare.js';
 import { ADVKIT_VERSION } from '../version.js';
 
 export interface CliIo {
@@ -28,6 +30,8 @@ export function buildProgram(io: CliIo): Command {
   registerPredictCommand(program, io);
   registerTrainCommand(program, io);
   registerAttackCommand(program, io);
+  registerEvaluateCommand(program, io);
+  registerCompareCommand(program, io);
   registerPatchCommand(program, io);
   registerInfoCommand(program, io);
   for (const cmd of program.commands) {

@@ -1,0 +1,77 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Classifier } from '../models/classifier.js';
+import { ADVKIT_VERSION } from '../version.js';
+import type { RobustnessEvaluation } from './evaluate-robustness.js';
+import { threatModel, type ClassAccuracy, type EvaluationReport, type SanityFlag } from './report-types.js';
+
+export interface ReportContext {
+  model: EvaluationReport['model'];
+  dataset: { name: string; split: string };
+  flags: readonly SanityFlag[];
+  command: string;
+  started: Date;
+  seconds: number;
+}
+
+/** The JSON report of an evaluation: what ran, on what, with which outcome. */
+export function buildReport(
+  classifier: Classifier,
+  evaluation: RobustnessEvaluation,
+  context: ReportContext,
+): EvaluationReport {
+  const correct = Uint8Array.from(evaluation.labels, (y, i) =>
+    evaluation.cleanPredictions[i] === y ? 1 : 0,
+  );
+  return {
+    format: 'advkit-evaluation/1',
+    advkit: { version: ADVKIT_VERSION, tfjs: tf.version_core, backend: tf.getBackend() },
+    model: context.model,
+    dataset: { ...context.dataset, n: evaluation.n, sha256: evaluation.datasetSha256 },
+    threat_model: threatModel(evaluation.norm),
+    norm: evaluation.norm,
+    eps: evaluation.perEps.map((r) => r.eps),
+    suite: {
+      name: evaluation.suite.name,
+      attacks: evaluation.suite.entries.map((e) => ({
+        name: e.name,
+        attack: e.attack,
+        params: { ...e.params },
+      })),
+    },
+    seed: evaluation.seed,
+    clean_acc: evaluation.cleanAccuracy,
+    robust: evaluation.perEps.map((r) => ({
+      eps: r.eps,
+      autoattack_acc: r.robustAccuracy,
+      by_attack: r.steps,
+      per_class: perClass(classifier.numClasses, evaluation.labels, correct, r.robust),
+    })),
+    class_names: [...classifier.classNames],
+    flags: [...context.flags],
+    command: context.command,
+    started: context.started.toISOString(),
+    seconds: context.seconds,
+  };
+}
+
+/** Clean and robust accuracy of each class present in the labels. */
+export function perClass(
+  numClasses: number,
+  labels: Int32Array,
+  correct: Uint8Array,
+  robust: Uint8Array,
+): ClassAccuracy[] {
+  const n = new Int32Array(numClasses);
+  const clean = new Int32Array(numClasses);
+  const kept = new Int32Array(numClasses);
+  labels.forEach((y, i) => {
+    n[y]++;
+    clean[y] += correct[i];
+    kept[y] += robust[i];
+  });
+  const out: ClassAccuracy[] = [];
+  for (let c = 0; c < numClasses; c++) {
+    if (n[c] > 0) out.push({ class: c, n: n[c], clean_acc: clean[c] / n[c], robust_acc: kept[c] / n[c] });
+  }
+  return out;
+}
