@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { AdvkitError } from '../errors.js';
 import type { Norm } from './types.js';
 
 /**
@@ -24,6 +25,12 @@ export function projectOntoHyperplaneBox(
   bounds: readonly [number, number],
 ): tf.Tensor2D {
   const [m, d] = points.shape;
+  if (d > INDEX_RANGE) {
+    throw new AdvkitError(
+      'UNSUPPORTED',
+      `FAB's projection handles inputs of up to ${INDEX_RANGE} values per example, got ${d}.`,
+    );
+  }
   const ts = points.dataSync();
   const ws = w.dataSync();
   const bs = b.dataSync();
@@ -54,14 +61,39 @@ class Scratch {
   readonly key: Float64Array;
   readonly order: Uint32Array;
   readonly move: Float64Array;
+  private readonly packed: Float64Array;
+  private readonly bits = new Uint32Array(1);
+  private readonly single = new Float32Array(this.bits.buffer);
   constructor(d: number) {
     this.weight = new Float64Array(d);
     this.room = new Float64Array(d);
     this.key = new Float64Array(d);
     this.order = new Uint32Array(d);
     this.move = new Float64Array(d);
+    this.packed = new Float64Array(d);
+  }
+
+  /**
+   * Sorts order[0..count) by ascending key (keys >= 0). A comparator sort is slow in V8; instead each entry
+   * packs the key's float32 bit pattern (ordered like the key for keys >= 0) above its index into one exactly
+   * representable double, and the doubles sort natively. Keys closer than float32's precision may come out
+   * in either order, which moves the result by as little.
+   */
+  sortByKey(count: number): Uint32Array {
+    const packed = this.packed.subarray(0, count);
+    for (let k = 0; k < count; k++) {
+      this.single[0] = this.key[this.order[k]];
+      packed[k] = this.bits[0] * INDEX_RANGE + this.order[k];
+    }
+    packed.sort();
+    const order = this.order.subarray(0, count);
+    for (let k = 0; k < count; k++) order[k] = packed[k] % INDEX_RANGE;
+    return order;
   }
 }
+
+/** Indices fit below 2^21, so a packed entry (31 bits of key above them) stays below 2^52. */
+const INDEX_RANGE = 2 ** 21;
 
 function projectRow(
   norm: Norm,
@@ -103,10 +135,11 @@ function projectRow(
 
 /** L1: spend the gap on the coordinates with the largest |w_j| first (most progress per unit of L1). */
 function greedyL1(s: Scratch, active: number, gap: number, move: Float64Array): void {
-  const order = s.order.subarray(0, active);
-  order.sort((a, b) => s.weight[b] - s.weight[a]);
+  for (let k = 0; k < active; k++) s.key[s.order[k]] = s.weight[s.order[k]];
+  const order = s.sortByKey(active);
   let left = gap;
-  for (const j of order) {
+  for (let k = active - 1; k >= 0; k--) {
+    const j = order[k];
     const full = s.weight[j] * s.room[j];
     if (full >= left) {
       move[j] = left / s.weight[j];
@@ -123,14 +156,14 @@ function greedyL1(s: Scratch, active: number, gap: number, move: Float64Array): 
  * order finds the segment where F reaches the gap. The caller ensures F(infinity) > gap.
  */
 function waterFill(s: Scratch, active: number, gap: number, l2: boolean, move: Float64Array): void {
-  const order = s.order.subarray(0, active);
   let slope = 0;
-  for (const j of order) {
+  for (let k = 0; k < active; k++) {
+    const j = s.order[k];
     const scale = l2 ? s.weight[j] : 1;
     s.key[j] = s.room[j] / scale;
     slope += s.weight[j] * scale;
   }
-  order.sort((a, b) => s.key[a] - s.key[b]);
+  const order = s.sortByKey(active);
   // capped: progress of the coordinates already at the box; slope: d F / d theta of the others.
   let capped = 0;
   let theta = 0;
