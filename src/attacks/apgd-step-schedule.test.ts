@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ApgdStepControl, apgdCheckpoints } from './apgd-step-schedule.js';
+import {
+  ApgdL1StepControl,
+  ApgdStepControl,
+  apgdCheckpoints,
+  type StepControl,
+} from './apgd-step-schedule.js';
 
 describe('apgd: the checkpoint schedule', () => {
   it('checks at w_j = ceil(p_j * N), p = 0, 0.22, 0.41, 0.57, 0.70, 0.80, 0.87, 0.93, 0.99', () => {
@@ -13,10 +18,16 @@ describe('apgd: the checkpoint schedule', () => {
 
 describe('apgd: the step-size conditions', () => {
   /** Feeds rows of losses (one array per step) and returns the halvings per checkpoint. */
-  function run(control: ApgdStepControl, steps: number, lossAt: (step: number) => number[]): Uint8Array[] {
+  function run(
+    control: StepControl,
+    steps: number,
+    lossAt: (step: number) => number[],
+    bestL0: (step: number) => number[] = () => [],
+  ): Uint8Array[] {
     const halvings: Uint8Array[] = [];
     for (let step = 1; step <= steps; step++) {
-      const { halved } = control.observe(lossAt(step));
+      control.observe(lossAt(step));
+      const halved = control.checkpoint(() => Float32Array.from(bestL0(step)));
       if (halved) halvings.push(halved);
     }
     return halvings;
@@ -42,9 +53,37 @@ describe('apgd: the step-size conditions', () => {
 
   it('reports the rows whose loss beats their best and keeps rows by index', () => {
     const control = new ApgdStepControl([1, 5, 3], { steps: 100, stepSize: 1, rho: 0.75 });
-    expect(Array.from(control.observe([2, 4, 3]).improved)).toEqual([1, 0, 0]);
+    expect(Array.from(control.observe([2, 4, 3]))).toEqual([1, 0, 0]);
     control.keep(Int32Array.from([2, 0]));
     expect(Array.from(control.bestLoss)).toEqual([3, 2]);
-    expect(Array.from(control.observe([4, 1]).improved)).toEqual([1, 0]);
+    expect(Array.from(control.observe([4, 1]))).toEqual([1, 0]);
+  });
+
+  it('L1: every 4% of the steps, sparsity from the best point; step back to eps where it got sparser, else / 1.5', () => {
+    const control = new ApgdL1StepControl([0, 0], {
+      steps: 100,
+      stepSize: 9,
+      dim: 300,
+      startL0: Float32Array.from([150, 150]),
+    });
+    expect(Array.from(control.sparsity)).toEqual([Math.fround(1 / 3), Math.fround(1 / 3)]);
+    // Row 0's best point keeps 150 changed values, row 1's drops to 120 (-20%) at the first checkpoint (step 4).
+    const resets = run(
+      control,
+      4,
+      (step) => [step, step],
+      () => [150, 120],
+    );
+    expect(resets).toEqual([Uint8Array.from([0, 1])]);
+    expect(Array.from(control.stepSizes)).toEqual([6, 9]);
+    expect(Array.from(control.sparsity)).toEqual([Math.fround(1 / 3), Math.fround(120 / 300 / 1.5)]);
+    // Never below eps / 10.
+    run(
+      control,
+      40,
+      (step) => [step, step],
+      () => [150, 120],
+    );
+    expect(Array.from(control.stepSizes)).toEqual([Math.fround(0.9), Math.fround(0.9)]);
   });
 });

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { field, type Params } from '../util/schema.js';
 import { apgdFields } from './apgd.js';
-import { ApgdBest, apgdRun } from './apgd-run.js';
+import { ApgdBest, apgdRun, runUnits } from './apgd-run.js';
 import { defineAttack, type AttackContext } from './types.js';
 
 const schema = {
@@ -27,8 +27,8 @@ const schema = {
  */
 export const apgdT = defineAttack({
   name: 'apgd-t',
-  title: 'APGD-T (Croce & Hein 2020), APGD on the targeted DLR loss over the top classes, Linf / L2',
-  norms: ['linf', 'l2'],
+  title: 'APGD-T (Croce & Hein 2020), APGD on the targeted DLR loss over the top classes, Linf / L2 / L1',
+  norms: ['linf', 'l2', 'l1'],
   budget: 'fixed',
   targeted: false,
   schema,
@@ -48,7 +48,7 @@ async function apgdTargetedAttack(ctx: AttackContext, p: Params<typeof schema>):
   const ranked = rankOtherClasses(logits.arraySync(), ctx.labels);
   logits.dispose();
   const targets = Math.min(p.targetClasses, ranked[0]?.length ?? 0);
-  const perRun = p.steps + 1;
+  const perRun = runUnits(ctx.norm, p.steps);
   const total = targets * p.restarts * perRun;
   for (let k = 0; k < targets; k++) {
     const lossTargets = Int32Array.from(ranked, (classes) => classes[k]);

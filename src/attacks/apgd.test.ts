@@ -11,6 +11,7 @@ import { loadMnistFixture, type MnistFixture } from './test-utils/mnist-fixture.
 describeAttackContract(apgd, [
   { norm: 'linf', eps: 0.2, params: { steps: 10 }, badParams: { steps: 0 } },
   { norm: 'l2', eps: 2, params: { steps: 10, loss: 'dlr', restarts: 2 }, badParams: { rho: 2 } },
+  { norm: 'l1', eps: 15, params: { steps: 10 }, badParams: { loss: 'cw' } },
 ]);
 
 describe('apgd: strength on the adversarially trained MNIST model', () => {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { field, type Params } from '../util/schema.js';
 import { APGD_LOSSES } from './apgd-loss.js';
-import { ApgdBest, apgdRun } from './apgd-run.js';
+import { ApgdBest, apgdRun, runUnits } from './apgd-run.js';
 import { defineAttack, type AttackContext } from './types.js';
 
 /** The fields APGD and APGD-T share. */
@@ -49,15 +49,19 @@ const schema = {
  * halved at checkpoints (22%, 41%, 57%, ... of the steps) when the loss stalls or oscillates, each halving
  * restarting from the best point found; the examples not yet adversarial get new random starts. With the 'ce'
  * loss it is AutoAttack's APGD-CE, with 'dlr' APGD-DLR. Targeted goals ascend the targeted CE or DLR.
+ * L1 is l1-APGD (Croce & Hein 2021, "Mind the box: l1-APGD for sparse adversarial attacks on image
+ * classifiers"): sparse steps whose sparsity and size adapt every 4% of the steps, no momentum (rho and momentum
+ * are unused), and AutoAttack's radii 3 eps, 2 eps, eps over 30%, 30% and 40% of the steps.
  *
- * Parameters (the paper's): steps 100, restarts 1, loss 'ce', rho 0.75, momentum (alpha) 0.75.
+ * Parameters (the paper's): steps 100, restarts 1, loss 'ce', rho 0.75, momentum (alpha) 0.75. (AutoAttack's L1
+ * version runs 5 restarts.)
  *
  * @example runAttack(model, apgd, { x, labels, eps: 8 / 255, params: { loss: 'dlr' } })
  */
 export const apgd = defineAttack({
   name: 'apgd',
-  title: 'Auto-PGD (Croce & Hein 2020), step-size-free PGD with CE or DLR loss, Linf / L2',
-  norms: ['linf', 'l2'],
+  title: 'Auto-PGD (Croce & Hein 2020), step-size-free PGD with CE or DLR loss, Linf / L2 / L1',
+  norms: ['linf', 'l2', 'l1'],
   budget: 'fixed',
   targeted: true,
   schema,
@@ -73,7 +77,7 @@ async function apgdAttack(ctx: AttackContext, p: Params<typeof schema>): Promise
     loss: p.loss,
     lossTargets: ctx.targets,
   };
-  const perRun = p.steps + 1;
+  const perRun = runUnits(ctx.norm, p.steps);
   for (let restart = 0; restart < p.restarts; restart++) {
     const rows = best.pending();
     if (rows.length === 0) break;
