@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realDataRoot } from '../../data/test-utils/real-data.js';
 import { AdvkitError } from '../../errors.js';
 import { bundledModelDir } from '../../models/node/package-root.js';
-import { repoRoot } from '../../models/test-utils/paths.js';
 import { parseAttacks, registerCompareCommand, type CompareSummary } from './compare.js';
 
 interface Outcome {
@@ -95,10 +94,9 @@ describe('advkit compare', () => {
   });
 
   it('compares two-class CIFAR models on the images of their two classes', async () => {
-    const models = ['cifar-linear', 'cifar-linear-robust'].map((m) => path.join(repoRoot, 'models', m));
     const r = await compare(
       '--models',
-      models.join(','),
+      'cifar-linear,cifar-linear-robust',
       '--n',
       '60',
       '--norm',
@@ -127,7 +125,11 @@ describe('advkit compare', () => {
     [['--attacks', 'fgsm,'], 'INVALID_ARGUMENT', /comma-separated list/],
     [['--out', 'table.csv'], 'INVALID_ARGUMENT', /--out must name a .json file/],
     [['--names', 'a'], 'INVALID_ARGUMENT', /one non-empty name per model \(2\), got 1/],
-    [['--models', 'no/such/model'], 'NOT_FOUND', /no model directory 'no\/such\/model'/],
+    [
+      ['--models', 'no/such/model'],
+      'NOT_FOUND',
+      /no model directory 'no\/such\/model' .* and no bundled model of that name \(bundled: .*mnist-cnn-robust/,
+    ],
   ] as const)('refuses %j before loading data', async (args, code, message) => {
     const r = await compare(...args);
     expect(r.error).toBeInstanceOf(AdvkitError);

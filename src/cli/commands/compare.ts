@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { getAttack } from '../../attacks/registry.js';
 import { NORMS, type Norm } from '../../attacks/types.js';
@@ -18,7 +18,7 @@ import {
 } from '../../evaluate/compare.js';
 import type { Classifier } from '../../models/classifier.js';
 import { loadClassifier } from '../../models/node/load-classifier.js';
-import { bundledModelDir } from '../../models/node/package-root.js';
+import { bundledModelDir, packageRoot } from '../../models/node/package-root.js';
 import { Rng } from '../../util/rng.js';
 import { ADVKIT_VERSION } from '../../version.js';
 import type { CliIo } from '../main.js';
@@ -79,7 +79,8 @@ export function registerCompareCommand(program: Command, io: CliIo): void {
     )
     .option(
       '--models <dirs>',
-      `comma-separated model directories (default: the bundled ${DEFAULT_MODELS.join(' and ')})`,
+      'comma-separated model directories or names of bundled models (e.g. cifar-linear,cifar-linear-robust; ' +
+        `default: the bundled ${DEFAULT_MODELS.join(' and ')})`,
     )
     .option('--names <list>', "comma-separated row names (default: each directory's name)")
     .option(
@@ -219,15 +220,22 @@ function modelDirs(value: string | undefined): string[] {
   if (dirs.some((d) => d === '')) {
     throw invalidArgument(`--models must be comma-separated model directories; got '${value}'.`);
   }
-  for (const dir of dirs) {
-    if (!existsSync(dir)) {
-      throw new AdvkitError(
-        'NOT_FOUND',
-        `--models: no model directory '${dir}' (resolved: ${path.resolve(dir)}).`,
-      );
-    }
-  }
-  return dirs;
+  return dirs.map(resolveModelDir);
+}
+
+/** A model directory, or the name of a model bundled with advkit (models/<name>) when no such path exists. */
+function resolveModelDir(value: string): string {
+  if (existsSync(value)) return value;
+  const bundledRoot = path.join(packageRoot(), 'models');
+  const bundled = readdirSync(bundledRoot).filter((name) =>
+    existsSync(path.join(bundledRoot, name, 'model.json')),
+  );
+  if (bundled.includes(value)) return path.join(bundledRoot, value);
+  throw new AdvkitError(
+    'NOT_FOUND',
+    `--models: no model directory '${value}' (resolved: ${path.resolve(value)}) and no bundled model of that ` +
+      `name (bundled: ${bundled.join(', ')}).`,
+  );
 }
 
 function rowNames(dirs: string[], value: string | undefined): string[] {
