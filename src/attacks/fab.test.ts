@@ -48,6 +48,37 @@ describe('fab on a linear binary classifier (the minimal distance in closed form
   }
 });
 
+describe('fab restarts', () => {
+  it('run only on the examples not yet fooled within eps, from seeded random starts', async () => {
+    const lin = await linearBoundary({
+      inputShape: [4, 4, 1],
+      distances: [0.8, 0.5, 0.2],
+      norm: 'l2',
+      seed: 3,
+    });
+    const options = {
+      x: lin.x,
+      labels: lin.labels,
+      norm: 'l2' as const,
+      eps: 0.3,
+      params: { steps: 20, restarts: 3 },
+    };
+    const run = await runAttack(lin.classifier, fab, options);
+    const again = await runAttack(lin.classifier, fab, options);
+    const r = run.results[0];
+    expect(Array.from(r.success)).toEqual([0, 0, 1]);
+    // Two classes: one gradient per step. The first run covers all three examples, the two restarts the two
+    // farther than eps.
+    expect(r.cost.gradients).toBe(3 * 20 + 2 * 2 * 20);
+    expect(Array.from(again.results[0].adversarial?.dataSync() ?? [])).toEqual(
+      Array.from(r.adversarial?.dataSync() ?? []),
+    );
+    run.dispose();
+    again.dispose();
+    lin.dispose();
+  });
+});
+
 describe('fab strength on the bundled MNIST model (first 12 test images)', () => {
   let m: MnistFixture;
   beforeAll(async () => {
@@ -56,9 +87,15 @@ describe('fab strength on the bundled MNIST model (first 12 test images)', () =>
   afterAll(() => m.dispose());
 
   it('l2: finds smaller perturbations than DeepFool', async () => {
+    // Both linearise the top 4 classes (measured: the same medians as with all 10). Measured medians: FAB 1.308
+    // after 10 steps (1.154 after 100, on the first 20 images), DeepFool 1.373; Linf: 0.0996 and 0.1068.
     const options = { x: m.x, labels: m.labels, norm: 'l2' as const, keepAdversarial: false };
-    const fabRun = await runAttack(m.classifier, fab, { ...options, eps: 10, params: { steps: 10 } });
-    const deepfoolRun = await runAttack(m.classifier, deepfool, options);
+    const fabRun = await runAttack(m.classifier, fab, {
+      ...options,
+      eps: 10,
+      params: { steps: 10, candidates: 4 },
+    });
+    const deepfoolRun = await runAttack(m.classifier, deepfool, { ...options, params: { candidates: 4 } });
     const [f, d] = [fabRun.results[0], deepfoolRun.results[0]];
     expect(f.successRate).toBe(1);
     expect(d.successRate).toBe(1);
