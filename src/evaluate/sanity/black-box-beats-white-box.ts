@@ -1,6 +1,6 @@
 import { invalidArgument } from '../../errors.js';
 import type { AttackStepRecord, SanityFlag } from '../report-types.js';
-import { fmt, pct } from './model-sample.js';
+import { fmt, pct, plural } from './model-sample.js';
 
 /** An attack of the suite and whether it uses only the model's outputs (score- or decision-based). */
 export interface SuiteAttackKind {
@@ -36,8 +36,7 @@ export function checkBlackBoxBeatsWhiteBox(
       if (blackBox && whiteBox.length > 0 && step.newly_broken > 0) {
         most = Math.max(most, step.newly_broken);
         findings.push(
-          `At eps ${fmt(point.eps)}, ${step.name} broke ${step.newly_broken} ` +
-            `${step.newly_broken === 1 ? 'point' : 'points'} that ${whiteBox.join(', ')} left robust ` +
+          `At eps ${fmt(point.eps)}, ${step.name} broke ${plural(step.newly_broken, 'point')} that ${whiteBox.join(', ')} left robust ` +
             `(accuracy ${pct(point.by_attack[k - 1].accuracy_after)} -> ${pct(step.accuracy_after)}).`,
         );
       }

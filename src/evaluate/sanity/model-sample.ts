@@ -69,3 +69,8 @@ export function fmt(v: number): string {
 export function pct(fraction: number): string {
   return `${(100 * fraction).toFixed(1)}%`;
 }
+
+/** "1 point", "3 points". */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,225 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { throwIfAborted } from '../../attacks/attack-context.js';
+import type { Norm } from '../../attacks/types.js';
+import { invalidArgument } from '../../errors.js';
+import type { Classifier } from '../../models/classifier.js';
+import { Rng } from '../../util/rng.js';
+import type { AttackStepRecord, SanityCheckId, SanityFlag } from '../report-types.js';
+import { checkBlackBoxBeatsWhiteBox, type SuiteAttackKind } from './black-box-beats-white-box.js';
+import { checkLargeEps } from './large-eps-not-zero.js';
+import { checkMaskedGradients } from './masked-gradients.js';
+import { gatherRows, sampleIndices, sampleValues, type ModelSample } from './model-sample.js';
+import { checkNonMonotoneEps } from './non-monotone-eps.js';
+import { checkNotConverged, DEFAULT_CONVERGENCE_BUDGET, type ConvergenceBudget } from './not-converged.js';
+import { checkProbabilityOutputs } from './probability-outputs.js';
+import { checkRandomizedModel } from './randomized-model.js';
+
+/** The parts of an evaluation the checks read; evaluateRobustness' RobustnessEvaluation has them all. */
+export interface SanityEvaluation {
+  norm: Norm;
+  /** The suite's attacks, in run order, with whether each is black-box. */
+  suite: { entries: readonly SuiteAttackKind[] };
+  /** Clean predictions of the evaluated points. */
+  cleanPredictions: Int32Array;
+  /** One entry per eps. */
+  perEps: readonly {
+    eps: number;
+    /** 1 where the point is still robust after the whole suite. */
+    robust: Uint8Array;
+    robustAccuracy: number;
+    /** Per attack, in suite order. */
+    steps: readonly AttackStepRecord[];
+  }[];
+}
+
+/** Caps that bound the checks' cost (defaults in DEFAULT_SANITY_LIMITS). */
+export interface SanityLimits {
+  /** Points the model probes (probability outputs, gradients, two passes) look at. */
+  probePoints: number;
+  /** Correctly classified points attacked at the box-wide budget. */
+  largeEpsPoints: number;
+  /** Still-robust points re-attacked by the convergence check. */
+  convergencePoints: number;
+  /** The convergence check's PGD. */
+  convergence: ConvergenceBudget;
+}
+
+/**
+ * 64 probe points (4 passes and one gradient each), 32 points at the box-wide budget (<= 25 gradients each),
+ * 32 still-robust points re-attacked with 200 steps x 2 restarts (<= 400 gradients each): at most about
+ * 14,000 gradient evaluations in all, whatever the size of the evaluation (about a minute for the bundled
+ * MNIST CNN on 2 CPU cores; a sound model stops far sooner at the large budget).
+ */
+export const DEFAULT_SANITY_LIMITS: SanityLimits = {
+  probePoints: 64,
+  largeEpsPoints: 32,
+  convergencePoints: 32,
+  convergence: DEFAULT_CONVERGENCE_BUDGET,
+};
+
+export interface SanityCheckOptions {
+  classifier: Classifier;
+  /** The evaluated points [n, h, w, c] (the caller keeps ownership); `evaluation` indexes them. */
+  x: tf.Tensor4D;
+  labels: ArrayLike<number>;
+  evaluation: SanityEvaluation;
+  /** Whether the evaluation averaged gradients over the model's randomness (EOT). */
+  eot: boolean;
+  /** Seed of the samples and attacks (default 0). */
+  seed?: number;
+  /** Examples per pass (default 64). */
+  batchSize?: number;
+  limits?: Partial<SanityLimits>;
+  signal?: AbortSignal;
+  onProgress?: (progress: SanityProgress) => void;
+}
+
+export interface SanityProgress {
+  /** The check running. */
+  check: SanityCheckId;
+  /** Checks finished, out of `total`. */
+  done: number;
+  total: number;
+  /** Overall fraction 0..1, including the progress inside an attack check. */
+  fraction: number;
+}
+
+const DEFAULT_BATCH = 64;
+
+/**
+ * Runs every sanity check on an evaluation (Carlini et al. 2019, "On Evaluating Adversarial Robustness";
+ * AutoAttack's checks, Croce & Hein 2020) and returns the flags raised, in SanityCheckId order: none means no
+ * check found a sign that the evaluation overstates robustness. The checks that probe the model or attack it
+ * run on seeded samples capped by `limits`, so the cost does not grow with the evaluation (see
+ * DEFAULT_SANITY_LIMITS). Every tensor made here is disposed.
+ */
+export async function runSanityChecks(options: SanityCheckOptions): Promise<SanityFlag[]> {
+  const { classifier, x, evaluation, signal } = options;
+  const labels = validate(options);
+  const limits = { ...DEFAULT_SANITY_LIMITS, ...options.limits };
+  const batchSize = options.batchSize ?? DEFAULT_BATCH;
+  const rng = new Rng(options.seed ?? 0);
+  const n = x.shape[0];
+  const norm = evaluation.norm;
+  const robust = evaluation.perEps.map((e) => ({
+    eps: e.eps,
+    autoattack_acc: e.robustAccuracy,
+    by_attack: e.steps,
+  }));
+
+  const checks: [SanityCheckId, (progress: (fraction: number) => void) => Promise<SanityFlag | null>][] = [
+    ['probability-outputs', () => withProbe((sample) => checkProbabilityOutputs(sample))],
+    ['masked-gradients', () => withProbe((sample) => checkMaskedGradients(sample))],
+    ['randomized-model', () => withProbe((sample) => checkRandomizedModel(sample, { eot: options.eot }))],
+    ['non-monotone-eps', async () => checkNonMonotoneEps(robust, n)],
+    [
+      'large-eps-not-zero',
+      (progress) => {
+        const correct = indicesWhere(n, (i) => evaluation.cleanPredictions[i] === labels[i]);
+        const rows = sampleValues(correct, limits.largeEpsPoints, rng.nextUint32());
+        return withRows(rows, (xs, ys) =>
+          checkLargeEps({ ...attackInput(xs, ys), seed: rng.nextUint32(), onProgress: progress }),
+        );
+      },
+    ],
+    ['black-box-beats-white-box', async () => checkBlackBoxBeatsWhiteBox(robust, evaluation.suite.entries)],
+    [
+      'not-converged',
+      (progress) => {
+        // The largest eps with points still robust: where an unconverged attack has the most left to find.
+        const point = [...evaluation.perEps].sort((a, b) => b.eps - a.eps).find((e) => e.robust.includes(1));
+        if (point === undefined) return Promise.resolve(null);
+        const still = indicesWhere(n, (i) => point.robust[i] === 1);
+        const rows = sampleValues(still, limits.convergencePoints, rng.nextUint32());
+        return withRows(rows, (xs, ys) =>
+          checkNotConverged({
+            ...attackInput(xs, ys),
+            seed: rng.nextUint32(),
+            onProgress: progress,
+            eps: point.eps,
+            robustPoints: still.length,
+            n,
+            budget: limits.convergence,
+          }),
+        );
+      },
+    ],
+  ];
+
+  const flags: SanityFlag[] = [];
+  for (const [k, [check, run]] of checks.entries()) {
+    throwIfAborted(signal);
+    const report = (inner: number): void =>
+      options.onProgress?.({ check, done: k, total: checks.length, fraction: (k + inner) / checks.length });
+    report(0);
+    const flag = await run(report);
+    if (flag !== null) flags.push(flag);
+  }
+  options.onProgress?.({
+    check: checks[checks.length - 1][0],
+    done: checks.length,
+    total: checks.length,
+    fraction: 1,
+  });
+  return flags;
+
+  function attackInput(xs: tf.Tensor4D, ys: Int32Array) {
+    return { classifier, x: xs, labels: ys, norm, batchSize, signal };
+  }
+
+  async function withRows<T>(rows: Int32Array, f: (xs: tf.Tensor4D, ys: Int32Array) => Promise<T | null>) {
+    if (rows.length === 0) return null;
+    const xs = gatherRows(x, rows);
+    try {
+      return await f(
+        xs,
+        Int32Array.from(rows, (i) => labels[i]),
+      );
+    } finally {
+      xs.dispose();
+    }
+  }
+
+  function withProbe(f: (sample: ModelSample) => Promise<SanityFlag | null>): Promise<SanityFlag | null> {
+    const rows = sampleIndices(n, limits.probePoints, rng.nextUint32());
+    return withRows(rows, (xs, ys) => f({ classifier, x: xs, labels: ys, batchSize, signal }));
+  }
+}
+
+function indicesWhere(n: number, keep: (i: number) => boolean): Int32Array {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) if (keep(i)) out.push(i);
+  return Int32Array.from(out);
+}
+
+/** Checks that labels and the evaluation describe the points of x; returns the labels as Int32Array. */
+function validate(options: SanityCheckOptions): Int32Array {
+  const { x, evaluation, classifier } = options;
+  const n = x.shape[0];
+  const [h, w, c] = classifier.inputShape;
+  if (x.rank !== 4 || x.shape[1] !== h || x.shape[2] !== w || x.shape[3] !== c || n === 0) {
+    throw invalidArgument(
+      `x must have shape [n >= 1, ${h}, ${w}, ${c}] for this model, got [${x.shape.join(', ')}].`,
+    );
+  }
+  const labels = Int32Array.from(options.labels);
+  labels.forEach((y, i) => {
+    if (!Number.isInteger(options.labels[i]) || y < 0 || y >= classifier.numClasses) {
+      throw invalidArgument(
+        `labels[${i}] is ${options.labels[i]}; classes go from 0 to ${classifier.numClasses - 1}.`,
+      );
+    }
+  });
+  const sizes: [string, number][] = [
+    ['labels', labels.length],
+    ['evaluation.cleanPredictions', evaluation.cleanPredictions.length],
+    ...evaluation.perEps.map((e, i): [string, number] => [`evaluation.perEps[${i}].robust`, e.robust.length]),
+  ];
+  for (const [what, size] of sizes) {
+    if (size !== n) throw invalidArgument(`${what} has ${size} entries for the ${n} points of x.`);
+  }
+  const size = options.batchSize ?? DEFAULT_BATCH;
+  if (!Number.isInteger(size) || size < 1)
+    throw invalidArgument(`batchSize must be an integer >= 1, got ${size}.`);
+  return labels;
+}
