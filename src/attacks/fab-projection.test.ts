@@ -57,7 +57,7 @@ function bruteForce(t: number[], w: number[], b: number, norm: Norm, [lo, hi]: [
   return best;
 }
 
-describe('projectOntoHyperplaneBox (FAB, Croce & Hein 2020, Prop. 3.1)', () => {
+describe('projectOntoHyperplaneBox (FAB, Croce & Hein 2020)', () => {
   beforeAll(async () => {
     await initNodeBackend({ backend: 'wasm' });
   });

@@ -4,10 +4,10 @@ import type { Norm } from './types.js';
 
 /**
  * The projections of the Fast Adaptive Boundary attack (Croce & Hein 2020, "Minimally distorted adversarial
- * examples with a fast adaptive boundary attack", sec. 3.1 and Proposition 3.1): for each row i, the smallest
- * step d (in `norm`) that moves points[i] onto the hyperplane {z : w[i].z = b[i]} while staying inside the box
- * [lo, hi]. When the box keeps the hyperplane out of reach, the step goes to the box corner closest to it (the
- * one minimising |w.z - b|), as the reference implementation does.
+ * examples with a fast adaptive boundary attack": projection onto a hyperplane with box constraints): for each
+ * row i, the smallest step d (in `norm`) that moves points[i] onto the hyperplane {z : w[i].z = b[i]} while
+ * staying inside the box [lo, hi]. When the box keeps the hyperplane out of reach, the step goes to the box
+ * corner closest to it (the one minimising |w.z - b|), as the reference implementation does.
  *
  * Every optimal step moves each coordinate towards the hyperplane, by m_j >= 0 and at most the room r_j the box
  * leaves in that direction, with sum_j |w_j| m_j = |w.t - b|:
