@@ -6,7 +6,7 @@ import type { AttackCheckInput } from './attack-check-input.js';
 import { fmt, pct } from './model-sample.js';
 
 /** PGD for this check: few steps suffice when any input can be reached (early stop ends working runs sooner). */
-export const LARGE_EPS_ATTACK = { steps: 25, relStepSize: 0.1 } as const;
+const LARGE_EPS_ATTACK = { steps: 25, relStepSize: 0.1 } as const;
 /** Flag when more than this share (and more than one point) survives. */
 const SURVIVOR_SHARE = 0.05;
 

@@ -4,7 +4,7 @@ import type { SanityFlag } from '../report-types.js';
 import { forEachBatch, pct, type ModelSample } from './model-sample.js';
 
 /** Flag when at least this share of the sample has a zero or non-finite gradient. */
-export const MASKED_GRADIENT_SHARE = 0.1;
+const MASKED_GRADIENT_SHARE = 0.1;
 
 /**
  * Are the input gradients zero or non-finite for many points? Gradient attacks cannot move such points, so
