@@ -11,6 +11,7 @@ export * from './data/index.js';
 export * from './models/index.js';
 export * from './train/index.js';
 export * from './attacks/index.js';
+export * from './evaluate/index.js';
 export { field, parseParams, type Field, type Params, type ParamsInput, type Schema } from './util/schema.js';
 export {
   displaySize,

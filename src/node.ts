@@ -5,6 +5,9 @@ export { resolveThreadCount, wasmThreadCount } from './engine/wasm-threads-node.
 export * from './data/node/index.js';
 export * from './models/node/index.js';
 export * from './train/node/file-checkpoint-store.js';
+export { FileStateStore } from './evaluate/node/file-state-store.js';
+export { renderReportHtml, type ReportGalleryItem } from './render/node/report-html.js';
+export { perClassSvg, robustnessCurveSvg } from './render/node/report-charts.js';
 export {
   layoutAttackFigure,
   renderAttackFigure,
