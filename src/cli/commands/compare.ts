@@ -95,7 +95,12 @@ export function registerCompareCommand(program: Command, io: CliIo): void {
       oneOf('--split', ['train', 'test'] as const),
       'test',
     )
-    .option('--n <count>', 'images to evaluate (at most; the first n)', positiveInt('--n'), DEFAULT_N)
+    .option(
+      '--n <count>',
+      'images to evaluate (at most): the first n, or a seeded random n with --seed',
+      positiveInt('--n'),
+      DEFAULT_N,
+    )
     .option(
       '--seed <seed>',
       'seed of the attacks (random starts) and of the sample (default: the first n, attack seed 0)',
@@ -120,6 +125,7 @@ export function registerCompareCommand(program: Command, io: CliIo): void {
     .action(async (opts: CompareCliOptions) => {
       const t0 = Date.now();
       const attacks = parseAttacks(opts.attacks);
+      const givenBudgets = opts.eps === undefined ? undefined : parseBudgets(opts.eps);
       const dirs = modelDirs(opts.models);
       const names = rowNames(dirs, opts.names);
       checkOut(opts.out);
@@ -130,9 +136,8 @@ export function registerCompareCommand(program: Command, io: CliIo): void {
       const progress = createProgressLine('compare [{bar}] {pct}% | {model} {attack}', io.stderr);
       try {
         for (const dir of dirs) classifiers.push(await loadClassifier(dir));
-        const first = classifiers[0];
-        const budgets = parseBudgets(opts.eps ?? defaultEps(first, opts));
-        const sample = await loadSample(first, opts);
+        const budgets = givenBudgets ?? parseBudgets(defaultEps(classifiers[0], opts));
+        const sample = await loadSample(classifiers[0], opts);
         for (const note of sample.notes) io.stderr(`note: ${note}\n`);
         process.once('SIGINT', onSigint);
         let started = false;
@@ -397,6 +402,8 @@ export function compareMarkdown(s: CompareSummary): string {
     `|---|${cols.map(() => '---:').join('|')}|`,
     ...s.models.map((row) => `| ${row.name} | ${cols.map((c) => percent(c.value(row))).join(' | ')} |`),
     '',
+    ...s.dataset.notes.map((note) => `- ${note}`),
+    ...(s.dataset.notes.length > 0 ? [''] : []),
     `\`${s.command}\``,
     '',
   ].join('\n');
