@@ -1,38 +1,20 @@
-import { Command, CommanderError } from 'commander';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realDataRoot } from '../../data/test-utils/real-data.js';
-import { AdvkitError } from '../../errors.js';
 import { bundledModelDir } from '../../models/node/package-root.js';
-import { parseAttacks, registerCompareCommand, type CompareSummary } from './compare.js';
+import { main } from '../main.js';
+import { parseAttacks, type CompareSummary } from './compare.js';
 
-interface Outcome {
-  error: unknown;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `advkit compare ...` on a program that has only this command; errors come back instead of exit codes. */
-async function compare(...args: string[]): Promise<Outcome> {
+async function compare(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const io = { stdout: (t: string) => (stdout += t), stderr: (t: string) => (stderr += t) };
-  const program = new Command('advkit')
-    .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-  registerCompareCommand(program, io);
-  program.commands.forEach((c) =>
-    c.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr }),
-  );
-  let error: unknown = null;
-  try {
-    await program.parseAsync(['node', 'advkit', 'compare', ...args]);
-  } catch (err) {
-    error = err;
-  }
-  return { error, stdout, stderr };
+  const code = await main(['node', 'advkit', 'compare', ...args], {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+  });
+  return { code, stdout, stderr };
 }
 
 let tmp: string;
@@ -48,7 +30,7 @@ describe('advkit compare', () => {
   it('writes the JSON and the Markdown table atomically and prints the table', async () => {
     const out = path.join(tmp, 'runs', 'mnist.json');
     const r = await compare(...quick, '--eps', '0.1,3/10', '--out', out);
-    expect(r.error).toBeNull();
+    expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(readFileSync(out, 'utf8')) as CompareSummary;
     expect(summary).toMatchObject({
       format: 'advkit-compare/1',
@@ -87,7 +69,7 @@ describe('advkit compare', () => {
       'fgsm',
       '--json',
     );
-    expect(r.error).toBeNull();
+    expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout) as CompareSummary;
     expect(summary.models.map((m) => m.name)).toEqual(['standard', 'robust']);
     expect(summary.models[0].worstCase).toEqual(summary.models[0].attacks[0].accuracy);
@@ -105,7 +87,7 @@ describe('advkit compare', () => {
       '1.25,100',
       '--json',
     );
-    expect(r.error).toBeNull();
+    expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout) as CompareSummary;
     expect(summary.dataset).toMatchObject({ name: 'cifar10', n: 60 });
     expect(summary.dataset.notes.join('\n')).toContain('classes airplane, cat');
@@ -116,49 +98,37 @@ describe('advkit compare', () => {
     expect(r.stderr).toContain('note: partial test set');
   });
 
+  // A user mistake exits with 2 and one line on stderr, before any data is loaded.
   it.each([
-    [['--eps', 'abc'], 'INVALID_ARGUMENT', /--eps must be a number/],
-    [['--eps', '0.1,-1'], 'INVALID_ARGUMENT', /--eps must be >= 0/],
-    [['--attacks', 'fgsm,nope'], 'INVALID_ARGUMENT', /Unknown attack 'nope'/],
-    [['--attacks', 'pgd:foo=1'], 'INVALID_ARGUMENT', /'foo=1' in 'pgd:foo=1' is not a parameter of pgd/],
-    [['--attacks', 'pgd:steps=0'], 'INVALID_ARGUMENT', /--steps must be an integer >= 1/],
-    [['--attacks', 'fgsm,'], 'INVALID_ARGUMENT', /comma-separated list/],
-    [['--out', 'table.csv'], 'INVALID_ARGUMENT', /--out must name a .json file/],
-    [['--names', 'a'], 'INVALID_ARGUMENT', /one non-empty name per model \(2\), got 1/],
+    [['--eps', 'abc'], /--eps must be a number/],
+    [['--eps', '0.1,-1'], /--eps must be >= 0/],
+    [['--attacks', 'fgsm,nope'], /Unknown attack 'nope'/],
+    [['--attacks', 'pgd:foo=1'], /'foo=1' in 'pgd:foo=1' is not a parameter of pgd/],
+    [['--attacks', 'pgd:steps=0'], /--steps must be an integer >= 1/],
+    [['--attacks', 'fgsm,'], /comma-separated list/],
+    [['--out', 'table.csv'], /--out must name a .json file/],
+    [['--names', 'a'], /one non-empty name per model \(2\), got 1/],
     [
       ['--models', 'no/such/model'],
-      'NOT_FOUND',
-      /no model directory 'no\/such\/model' .* and no bundled model of that name \(bundled: .*mnist-cnn-robust/,
+      /no model directory 'no\/such\/model' .* no bundled model of that name \(bundled: .*mnist-cnn-robust/,
     ],
-  ] as const)('refuses %j before loading data', async (args, code, message) => {
+    [['--n', '0'], /--n must be a positive integer/],
+  ] as const)('refuses %j', async (args, message) => {
     const r = await compare(...args);
-    expect(r.error).toBeInstanceOf(AdvkitError);
-    expect(r.error).toMatchObject({ code, message: expect.stringMatching(message) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toBe('');
   });
 
-  it('refuses models that cannot be compared and budgets it cannot guess', async () => {
-    const mixed = [bundledModelDir('mnist-cnn'), bundledModelDir('cifar-cnn')].join(',');
-    const shapes = await compare('--models', mixed, '--eps', '0.1', '--n', '5');
-    expect(shapes.error).toMatchObject({
-      code: 'INVALID_ARGUMENT',
-      message: expect.stringMatching(/input shapes 28x28x1 vs 32x32x3/),
-    });
-    const norm = await compare('--norm', 'l1', '--eps', '5', '--n', '5');
-    expect(norm.error).toMatchObject({ message: expect.stringMatching(/fgsm does not support the l1 norm/) });
-    const data = await compare('--data', 'cifar10', '--n', '5');
-    expect(data.error).toMatchObject({
-      message: expect.stringMatching(/'cifar10' has 32x32x3 images but the models expect 28x28x1/),
-    });
-    const guess = await compare('--data', 'fashion-mnist', '--n', '5');
-    expect(guess.error).toMatchObject({
-      message: expect.stringMatching(/Give --eps: there are no default budgets for linf on 'fashion-mnist'/),
-    });
-  });
-
-  it('rejects bad flag values with a usage error', async () => {
-    const r = await compare('--n', '0');
-    expect(r.error).toBeInstanceOf(CommanderError);
-    expect(r.stderr).toContain('--n must be a positive integer');
+  it.each([
+    [['--models', 'mnist-cnn,cifar-cnn', '--eps', '0.1'], /input shapes 28x28x1 vs 32x32x3/],
+    [['--norm', 'l1', '--eps', '5'], /fgsm does not support the l1 norm/],
+    [['--data', 'cifar10'], /'cifar10' has 32x32x3 images but the models expect 28x28x1/],
+    [['--data', 'fashion-mnist'], /Give --eps: there are no default budgets for linf on 'fashion-mnist'/],
+  ] as const)('refuses models, data and budgets that cannot be compared: %j', async (args, message) => {
+    const r = await compare(...args, '--n', '5');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
   });
 });
 
