@@ -61,7 +61,7 @@ describe('fab restarts', () => {
       labels: lin.labels,
       norm: 'l2' as const,
       eps: 0.3,
-      params: { steps: 20, restarts: 3 },
+      params: { steps: 10, restarts: 3 },
     };
     const run = await runAttack(lin.classifier, fab, options);
     const again = await runAttack(lin.classifier, fab, options);
@@ -69,7 +69,7 @@ describe('fab restarts', () => {
     expect(Array.from(r.success)).toEqual([0, 0, 1]);
     // Two classes: one gradient per step. The first run covers all three examples, the two restarts the two
     // farther than eps.
-    expect(r.cost.gradients).toBe(3 * 20 + 2 * 2 * 20);
+    expect(r.cost.gradients).toBe(3 * 10 + 2 * 2 * 10);
     expect(Array.from(again.results[0].adversarial?.dataSync() ?? [])).toEqual(
       Array.from(r.adversarial?.dataSync() ?? []),
     );
