@@ -6,6 +6,7 @@ import { apgd } from './apgd.js';
 import { pgd } from './pgd.js';
 import { runAttack } from './run-attack.js';
 import { describeAttackContract } from './test-utils/contract.js';
+import { linearBoundary } from './test-utils/linear-boundary.js';
 import { loadMnistFixture, type MnistFixture } from './test-utils/mnist-fixture.js';
 
 describeAttackContract(apgd, [
@@ -14,11 +15,36 @@ describeAttackContract(apgd, [
   { norm: 'l1', eps: 15, params: { steps: 10 }, badParams: { loss: 'cw' } },
 ]);
 
+describe('apgd: the closed-form linear boundary', () => {
+  it.each([
+    ['linf', 0.05],
+    ['l2', 0.5],
+  ] as const)('%s: fools exactly the inputs closer to the boundary than eps', async (norm, eps) => {
+    const bed = await linearBoundary({
+      inputShape: [4, 4, 1],
+      distances: [0.5, 0.9, 1.1, 2].map((d) => d * eps),
+      norm,
+      seed: 3,
+    });
+    const run = await runAttack(bed.classifier, apgd, {
+      x: bed.x,
+      labels: bed.labels,
+      eps,
+      norm,
+      params: { steps: 20 },
+    });
+    expect(Array.from(run.results[0].success)).toEqual([1, 1, 0, 0]);
+    run.dispose();
+    bed.dispose();
+  });
+});
+
 describe('apgd: strength on the adversarially trained MNIST model', () => {
   let f: MnistFixture;
   let robust: Classifier;
   beforeAll(async () => {
-    f = await loadMnistFixture(100);
+    // 50 images keep the test near 20 s on 2 cores; on the first 200, APGD-CE leaves 75.5% and PGD-100 86%.
+    f = await loadMnistFixture(50);
     robust = await loadClassifier(bundledModelDir('mnist-cnn-robust'));
   });
   afterAll(() => {
@@ -34,6 +60,6 @@ describe('apgd: strength on the adversarially trained MNIST model', () => {
     const p = byPgd.results[0];
     expect(a.accuracy).toBeLessThanOrEqual(p.accuracy);
     // The same budget: at most one gradient per step and example (fewer once an example is adversarial).
-    expect(a.cost.gradients).toBeLessThanOrEqual(100 * 100);
+    expect(a.cost.gradients).toBeLessThanOrEqual(50 * 100);
   });
 });
