@@ -3,7 +3,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import '../engine/backend.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../util/rng.js';
-import { apgdObjective, sortedLogits } from './apgd-loss.js';
+import { apgdObjective } from './apgd-loss.js';
+import { sortedLogits } from './losses.js';
 import { attackLoss, attackObjective } from './losses.js';
 
 beforeAll(async () => {

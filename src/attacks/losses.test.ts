@@ -78,3 +78,24 @@ describe('attack losses on logits', () => {
     expect(Math.sign(b - a)).toBe(Math.sign(d - c));
   });
 });
+
+describe('dlr gradient', () => {
+  it('is differentiable, untargeted and targeted (a gradient attack can ascend it)', () => {
+    const z = tf.tensor2d([
+      [3, 1, 0.5, -1],
+      [0, 2, 1, 4],
+    ]);
+    const labels = tf.tensor1d([0, 1], 'int32');
+    const targets = tf.tensor1d([2, 3], 'int32');
+    for (const t of [null, targets]) {
+      const g = tf.grad((logits: tf.Tensor) =>
+        tf.sum(attackLoss('dlr', logits as tf.Tensor2D, labels, { targets: t })),
+      )(z);
+      const values = Array.from(g.dataSync());
+      expect(values.every(Number.isFinite)).toBe(true);
+      expect(values.some((v) => v !== 0)).toBe(true);
+      g.dispose();
+    }
+    tf.dispose([z, labels, targets]);
+  });
+});

@@ -97,14 +97,33 @@ export function maxOther(logits: tf.Tensor2D, cls: tf.Tensor1D): tf.Tensor1D {
 }
 
 function dlr(logits: tf.Tensor2D, labels: tf.Tensor1D, targets: tf.Tensor1D | null): tf.Tensor1D {
-  const k = logits.shape[1];
-  const sorted = tf.topk(logits, Math.min(k, 4)).values;
-  const col = (i: number): tf.Tensor1D => tf.squeeze(tf.slice(sorted, [0, Math.min(i, k - 1)], [-1, 1]), [1]);
+  const z = sortedLogits(logits, targets === null ? 3 : 4);
   const zy = classLogit(logits, labels);
   if (targets === null) {
-    const denom: tf.Tensor1D = tf.add(tf.sub(col(0), col(2)), 1e-12);
+    const denom: tf.Tensor1D = tf.add(tf.sub(z[0], z[2]), 1e-12);
     return tf.neg(tf.div<tf.Tensor1D>(tf.sub(zy, maxOther(logits, labels)), denom));
   }
-  const denom: tf.Tensor1D = tf.add(tf.sub(col(0), tf.mul(0.5, tf.add(col(2), col(3)))), 1e-12);
+  const denom: tf.Tensor1D = tf.add(tf.sub(z[0], tf.mul(0.5, tf.add(z[2], z[3]))), 1e-12);
   return tf.neg(tf.div<tf.Tensor1D>(tf.sub(zy, classLogit(logits, targets)), denom));
+}
+
+/**
+ * The `count` largest logits per row, largest first (the smallest repeats when there are fewer classes). The
+ * indices come from argMax, whose gradient is zero, so the values are differentiable in the logits (tf.topk
+ * has no gradient in tfjs 4.22).
+ */
+export function sortedLogits(logits: tf.Tensor2D, count: number): tf.Tensor1D[] {
+  return tf.tidy(() => {
+    const k = logits.shape[1];
+    // Below every logit of its row, in the row's own scale.
+    const spread = tf.add(tf.sub(tf.max(logits, 1, true), tf.min(logits, 1, true)), 1);
+    const out: tf.Tensor1D[] = [];
+    let rest: tf.Tensor2D = logits;
+    for (let i = 0; i < count; i++) {
+      const index: tf.Tensor1D = tf.argMax(rest, 1);
+      out.push(classLogit(logits, index));
+      if (i + 1 < Math.min(count, k)) rest = tf.sub(rest, tf.mul(tf.oneHot(index, k), spread));
+    }
+    return out;
+  });
 }

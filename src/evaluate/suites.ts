@@ -37,7 +37,13 @@ const NAMED: Readonly<Record<string, readonly string[]>> = {
   pgd: ['pgd'],
 };
 
-/** Square has no L1 version; AutoAttack's L1 suite drops it too. */
+/** AutoAttack's L1 settings (Croce & Hein 2021, "Mind the box"): more restarts, fewer target classes. */
+const L1_PARAMS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
+  'apgd-ce': { restarts: 5 },
+  'apgd-t': { targetClasses: 5 },
+};
+
+/** Square has no L1 version here. */
 const NORMS_OF: Readonly<Record<string, readonly Norm[]>> = { square: ['linf', 'l2'] };
 
 export const SUITE_NAMES: readonly string[] = Object.keys(NAMED);
@@ -64,7 +70,7 @@ export function resolveSuite(spec: string | readonly string[], norm: Norm): Suit
         throw invalidArgument(`'${name}' has no ${norm} version (it supports ${norms.join(', ')}).`);
       continue;
     }
-    entries.push(entry);
+    entries.push(norm === 'l1' ? { ...entry, params: { ...entry.params, ...L1_PARAMS[name] } } : entry);
   }
   return { name: custom ? names.join(',') : String(spec), entries };
 }
