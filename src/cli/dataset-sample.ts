@@ -1,4 +1,5 @@
 import { take, type ImageDataset } from '../data/dataset.js';
+import { subset } from '../data/subset.js';
 import { loadDataset } from '../data/node/load-dataset.js';
 import type { Classifier } from '../models/classifier.js';
 import { assertDataFitsClassifier } from '../train/evaluate.js';
@@ -18,7 +19,7 @@ export interface SampleOptions {
 /**
  * The sample of a dataset that `predict` and `attack` work on: image folders decoded at the model's input size
  * (the built-in datasets have their own), checked against the model, the first n or a seeded random n;
- * `indices` are the sample's positions in the split.
+ * `indices` are the sample's positions in the split (within the model's classes when it has fewer).
  */
 export async function loadModelSample(
   classifier: Classifier,
@@ -32,11 +33,25 @@ export async function loadModelSample(
     channels: channels === 1 ? 1 : 3,
     ...(opts.labelMap !== undefined ? { labelMap: opts.labelMap } : {}),
   });
-  assertDataFitsClassifier(classifier, ds);
-  const n = Math.min(opts.n, ds.count);
+  const narrowed = toModelClasses(ds, classifier.classNames);
+  assertDataFitsClassifier(classifier, narrowed);
+  const n = Math.min(opts.n, narrowed.count);
   const indices =
     opts.seed === undefined
       ? Int32Array.from({ length: n }, (_, i) => i)
-      : new Rng(opts.seed).permutation(ds.count).slice(0, n);
-  return { sample: take(ds, indices), indices };
+      : new Rng(opts.seed).permutation(narrowed.count).slice(0, n);
+  return { sample: take(narrowed, indices), indices };
+}
+
+/**
+ * A model trained on some of a dataset's classes (e.g. CIFAR-10 airplane vs cat) gets the images of those
+ * classes, labelled in the model's order; other datasets are returned as they are.
+ */
+function toModelClasses(ds: ImageDataset, classNames: readonly string[]): ImageDataset {
+  const same =
+    ds.classNames.length === classNames.length && ds.classNames.every((c, i) => c === classNames[i]);
+  const within = classNames.every((c) => ds.classNames.includes(c));
+  return same || !within || classNames.length >= ds.classNames.length
+    ? ds
+    : subset(ds, { classes: [...classNames], relabel: true });
 }

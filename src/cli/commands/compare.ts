@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Command } from 'commander';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { getAttack } from '../../attacks/registry.js';
 import { NORMS, type Norm } from '../../attacks/types.js';
@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../../data/node/atomic-write.js';
 import { loadDataset } from '../../data/node/load-dataset.js';
 import { subset } from '../../data/subset.js';
 import { initNodeBackend } from '../../engine/node-backend.js';
-import { AdvkitError, invalidArgument } from '../../errors.js';
+import { invalidArgument } from '../../errors.js';
 import {
   compareRobustness,
   type CompareAttackSpec,
@@ -18,7 +18,7 @@ import {
 } from '../../evaluate/compare.js';
 import type { Classifier } from '../../models/classifier.js';
 import { loadClassifier } from '../../models/node/load-classifier.js';
-import { bundledModelDir, packageRoot } from '../../models/node/package-root.js';
+import { bundledModelDir, resolveModelDir } from '../../models/node/package-root.js';
 import { Rng } from '../../util/rng.js';
 import { ADVKIT_VERSION } from '../../version.js';
 import type { CliIo } from '../main.js';
@@ -225,22 +225,7 @@ function modelDirs(value: string | undefined): string[] {
   if (dirs.some((d) => d === '')) {
     throw invalidArgument(`--models must be comma-separated model directories; got '${value}'.`);
   }
-  return dirs.map(resolveModelDir);
-}
-
-/** A model directory, or the name of a model bundled with advkit (models/<name>) when no such path exists. */
-function resolveModelDir(value: string): string {
-  if (existsSync(value)) return value;
-  const bundledRoot = path.join(packageRoot(), 'models');
-  const bundled = readdirSync(bundledRoot).filter((name) =>
-    existsSync(path.join(bundledRoot, name, 'model.json')),
-  );
-  if (bundled.includes(value)) return path.join(bundledRoot, value);
-  throw new AdvkitError(
-    'NOT_FOUND',
-    `--models: no model directory '${value}' (resolved: ${path.resolve(value)}) and no bundled model of that ` +
-      `name (bundled: ${bundled.join(', ')}).`,
-  );
+  return dirs.map((d) => resolveModelDir(d, '--models'));
 }
 
 function rowNames(dirs: string[], value: string | undefined): string[] {

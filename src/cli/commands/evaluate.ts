@@ -18,7 +18,7 @@ import type { EvaluationReport, SanityFlag } from '../../evaluate/report-types.j
 import { resolveSuite, SUITE_ATTACKS, SUITE_NAMES } from '../../evaluate/suites.js';
 import type { Classifier } from '../../models/classifier.js';
 import { loadClassifier } from '../../models/node/load-classifier.js';
-import { bundledModelDir } from '../../models/node/package-root.js';
+import { bundledModelDir, resolveModelDir } from '../../models/node/package-root.js';
 import { loadModelSample } from '../dataset-sample.js';
 import type { CliIo } from '../main.js';
 import { nonNegativeInt, oneOf, positiveInt } from '../parse-options.js';
@@ -69,7 +69,7 @@ export function registerEvaluateCommand(program: Command, io: CliIo): void {
         `evaluates the bundled adversarially trained MNIST model on ${DEFAULT_N} test images at Linf 0.1, 0.2, 0.3. ` +
         'A killed or interrupted run resumes from its state file when run again with the same options.',
     )
-    .option('--model <dir>', `model directory (default: the bundled ${DEFAULT_MODEL})`)
+    .option('--model <dir>', `model directory or bundled model name (default: ${DEFAULT_MODEL})`)
     .option('--labels <file>', 'class names for a model without advkit.json (txt, one per line, or JSON)')
     .option(
       '--data <name>',
@@ -105,7 +105,8 @@ export function registerEvaluateCommand(program: Command, io: CliIo): void {
     .action(async (opts: EvaluateCliOptions) => {
       const suite = resolveSuite(opts.suite, opts.norm);
       const backend = await initNodeBackend({ backend: opts.backend });
-      const modelDir = opts.model ?? bundledModelDir(DEFAULT_MODEL);
+      const modelDir =
+        opts.model === undefined ? bundledModelDir(DEFAULT_MODEL) : resolveModelDir(opts.model);
       const classifier = await loadClassifier(modelDir, opts.labels ? { labels: opts.labels } : undefined);
       try {
         await evaluateCommand(classifier, modelDir, backend, suite.name, opts, io);
