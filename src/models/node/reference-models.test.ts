@@ -1,3 +1,5 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { toTensors } from '../../data/dataset.js';
 import { describe, expect, it } from 'vitest';
 import { loadDataset } from '../../data/node/load-dataset.js';
 import { realDataRoot } from '../../data/test-utils/real-data.js';
@@ -15,6 +17,7 @@ describe('bundled reference models', () => {
     ['mnist-cnn', 'mnist', 0.99],
     ['mnist-cnn-robust', 'mnist', 0.98],
     ['cifar-cnn', 'cifar10', 0.8],
+    ['cifar-cnn-robust', 'cifar10', 0.55],
   ] as const)('%s on the %s test images', async (name, dataset, floor) => {
     await initNodeBackend({ backend: 'wasm' });
     const classifier = await loadClassifier(bundledModelDir(name));
@@ -40,5 +43,26 @@ describe('the bundled robust MNIST model', () => {
     model.dispose();
     standard.dispose();
     robust.dispose();
+  });
+});
+
+describe('the bundled robust CIFAR-10 model', () => {
+  it('resists PGD at Linf 8/255 where the standard model falls (first 100 test images)', async () => {
+    await initNodeBackend({ backend: 'wasm' });
+    const test = await loadDataset('cifar10', { split: 'test', dir: realDataRoot(), download: false });
+    const { x, y } = toTensors(test, Array.from({ length: 100 }, (_, i) => i));
+    const labels = Int32Array.from(y.dataSync());
+    y.dispose();
+    const standard = await loadClassifier(bundledModelDir('cifar-cnn'));
+    const model = await loadClassifier(bundledModelDir('cifar-cnn-robust'));
+    const options = { x, labels, eps: 8 / 255, params: { steps: 10, stepSize: 2 / 255 }, keepAdversarial: false };
+    const onRobust = await runAttack(model, pgd, options);
+    const onStandard = await runAttack(standard, pgd, options);
+    // 1,000 test images, PGD-20: 32.9% (advkit.json).
+    expect(onRobust.results[0].accuracy).toBeGreaterThanOrEqual(0.25);
+    expect(onStandard.results[0].accuracy).toBeLessThanOrEqual(0.05);
+    tf.dispose(x);
+    model.dispose();
+    standard.dispose();
   });
 });
