@@ -10,23 +10,9 @@ import { loadDataset } from '../../data/node/load-dataset.js';
 import { realDataRoot } from '../../data/test-utils/real-data.js';
 import { layoutAttackFigure, type AttackFigureRow } from '../../render/node/attack-figure.js';
 import { bundledModelDir } from '../../models/node/package-root.js';
-import { main } from '../main.js';
+import { runCli, type CliRun } from '../test-utils/run-cli.js';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(['node', 'advkit', 'attack', ...args], {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-  });
-  return { code, stdout, stderr };
-}
+const run = (...args: string[]): Promise<CliRun> => runCli('attack', ...args);
 
 const samples = path.join(realDataRoot(), 'imagenet-samples');
 const darknetDir = path.join(
@@ -83,11 +69,7 @@ describe('advkit attack', () => {
     expect(list.stdout).toContain('--rel-step-size');
     expect(list.stdout).toMatch(/norms: linf, l2, l1; budget: fixed/);
 
-    let stdout = '';
-    const code = await main(['node', 'advkit', 'attacks', '--json'], {
-      stdout: (t) => (stdout += t),
-      stderr: () => {},
-    });
+    const { code, stdout } = await runCli('attacks', '--json');
     expect(code).toBe(0);
     const listed = JSON.parse(stdout) as { name: string; norms: string[]; parameters: { flag: string }[] }[];
     expect(listed.map((a) => a.name)).toEqual(ATTACKS.map((a) => a.name));

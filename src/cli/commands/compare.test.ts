@@ -4,18 +4,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realDataRoot } from '../../data/test-utils/real-data.js';
 import { bundledModelDir } from '../../models/node/package-root.js';
-import { main } from '../main.js';
+import { runCli, type CliRun } from '../test-utils/run-cli.js';
 import { parseAttacks, type CompareSummary } from './compare.js';
 
-async function compare(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(['node', 'advkit', 'compare', ...args], {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-  });
-  return { code, stdout, stderr };
-}
+const compare = (...args: string[]): Promise<CliRun> => runCli('compare', ...args);
 
 let tmp: string;
 beforeAll(() => {

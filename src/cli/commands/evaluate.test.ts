@@ -4,23 +4,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realDataRoot } from '../../data/test-utils/real-data.js';
 import type { EvaluationReport } from '../../evaluate/report-types.js';
-import { main } from '../main.js';
+import { runCli, type CliRun } from '../test-utils/run-cli.js';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(...args: string[]): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(['node', 'advkit', 'evaluate', ...args], {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-  });
-  return { code, stdout, stderr };
-}
+const run = (...args: string[]): Promise<CliRun> => runCli('evaluate', ...args);
 
 let tmp: string;
 beforeAll(() => {

@@ -3,17 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { realDataRoot } from '../../data/test-utils/real-data.js';
-import { main } from '../main.js';
+import { runCli, type CliRun } from '../test-utils/run-cli.js';
 
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(['node', 'advkit', 'train', ...args], {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-  });
-  return { code, stdout, stderr };
-}
+const run = (...args: string[]): Promise<CliRun> => runCli('train', ...args);
 
 let tmp: string;
 beforeAll(() => {
