@@ -152,11 +152,22 @@ function realEpoch(dir) {
 
 // --- side-by-side table ---------------------------------------------------------------------------------------
 const fmt = (v) => (v >= 100 ? String(Math.round(v)) : v.toFixed(1));
-const minutes = (s) => (s >= 600 ? `${Math.round(s / 60)} min` : `${(s / 60).toFixed(1)} min`);
+const minutes = (s) => `${(s / 60).toFixed(1)} min`;
 const fraction = (value) => {
   const k = Math.round(value * 255);
   return Math.abs(value * 255 - k) < 1e-9 && !Number.isInteger(value) ? `${k}/255` : String(value);
 };
+
+/**
+ * Passes per image of one step: the inner maximisation's gradients (forward + input gradient) and the training
+ * pass (forward + weight gradient), and advkit's forward pass on the clean images for its progress report.
+ */
+function passes(method) {
+  const a = method.adversarial;
+  const attack = a === null ? 0 : a.method === 'fgsm-rs' ? 1 : a.steps;
+  const clean = a === null ? 0 : 1;
+  return { advkitForward: attack + 1 + clean, torchForward: attack + 1, backward: attack + 1 };
+}
 
 function describe(method, spec) {
   const a = method.adversarial;
@@ -179,6 +190,8 @@ for (const [model, spec] of Object.entries(settings.models)) {
       method.id,
       describe(method, spec),
       String(spec.batch),
+      `${passes(method).advkitForward} / ${passes(method).torchForward}`,
+      String(passes(method).backward),
       fmt(torch.images_per_s),
       fmt(advkit.images_per_s),
       (advkit.images_per_s / torch.images_per_s).toFixed(2),
@@ -194,6 +207,8 @@ const header = [
   'step',
   'settings',
   'batch',
+  'forward passes/img advkit / torch',
+  'backward passes/img',
   'pytorch img/s',
   'advkit img/s',
   'advkit / pytorch',
