@@ -98,7 +98,7 @@ const advkit = run(
 );
 
 // --- tables ---------------------------------------------------------------------------------------------------
-const fmt = (v) => (v >= 100 ? String(Math.round(v)) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+const fmt = (v) => (v === 0 ? '0' : v >= 100 ? String(Math.round(v)) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const pct = (v) => `${(100 * v).toFixed(1)}%`;
 const table = (header, rows) =>
   [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
