@@ -43,6 +43,17 @@ export interface CurveOptions {
   height?: number;
 }
 
+/** Both charts' y axis: accuracy as a percentage of the full 0..1 range. */
+function accuracyY() {
+  return {
+    field: 'accuracy',
+    type: 'quantitative' as const,
+    title: 'accuracy',
+    scale: { domain: [0, 1] },
+    axis: { format: '.0%', tickCount: 5 },
+  };
+}
+
 /**
  * The points of the robustness curve: the worst case over the suite per eps, and (optionally) the accuracy
  * after each attack. Every series starts at the clean accuracy at eps 0 unless the report evaluated eps 0.
@@ -90,13 +101,7 @@ export function robustnessCurveSpec(report: CurveInput, options: CurveOptions = 
         scale: { zero: true, nice: false },
         axis: { values: ticks, labelExpr: epsLabelExpr(ticks), labelOverlap: true, grid: false },
       },
-      y: {
-        field: 'accuracy',
-        type: 'quantitative',
-        title: 'accuracy',
-        scale: { domain: [0, 1] },
-        axis: { format: '.0%', tickCount: 5 },
-      },
+      y: accuracyY(),
       color: {
         field: 'series',
         type: 'nominal',
@@ -248,13 +253,7 @@ export function perClassSpec(report: PerClassInput, options: PerClassOptions = {
         axis: { labelAngle: classes > 10 ? -45 : 0, labelLimit: 120 },
       },
       xOffset: { field: 'series', type: 'nominal', sort: series, scale: { paddingInner: 0.05 } },
-      y: {
-        field: 'accuracy',
-        type: 'quantitative',
-        title: 'accuracy',
-        scale: { domain: [0, 1] },
-        axis: { format: '.0%', tickCount: 5 },
-      },
+      y: accuracyY(),
       color: {
         field: 'series',
         type: 'nominal',
