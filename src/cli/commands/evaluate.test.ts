@@ -1,4 +1,12 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,6 +55,31 @@ describe('advkit evaluate', () => {
     const html = readFileSync(path.join(out, 'report.html'), 'utf8');
     expect(html).toContain(report.command);
     expect(html.match(/data:image\/png;base64/g)?.length).toBe(2 * 2 * 3);
+  });
+
+  it('refuses a damaged state file with what to do, and --no-resume starts afresh', async () => {
+    const out = path.join(tmp, 'damaged');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(path.join(out, 'evaluation.state.json'), '{"format": "advkit-evalu');
+    const args = [
+      '--n',
+      '4',
+      '--eps',
+      '0.3',
+      '--suite',
+      'pgd',
+      '--no-sanity',
+      '--gallery',
+      '0',
+      '--out',
+      out,
+    ];
+    const refused = await run(...args);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/evaluation\.state\.json is not valid JSON.*Remove it to start afresh/);
+    const fresh = await run(...args, '--no-resume');
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['evaluation.json', 'report.html']);
   });
 
   it('says what was wrong with bad options, before doing any work', async () => {

@@ -140,6 +140,9 @@ async function evaluateCommand(
   const statePath = path.join(opts.out, 'evaluation.state.json');
   const store = new FileStateStore(statePath);
   if (!opts.resume) await store.clear();
+  else if ((await store.load()) !== null) {
+    io.stderr(`found saved progress in ${statePath}: resuming (--no-resume starts afresh)\n`);
+  }
   const abort = new AbortController();
   const onSigint = (): void => abort.abort();
   process.once('SIGINT', onSigint);
