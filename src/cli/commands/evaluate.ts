@@ -140,9 +140,6 @@ async function evaluateCommand(
   const statePath = path.join(opts.out, 'evaluation.state.json');
   const store = new FileStateStore(statePath);
   if (!opts.resume) await store.clear();
-  else if ((await store.load()) !== null) {
-    io.stderr(`found saved progress in ${statePath}: resuming (--no-resume starts afresh)\n`);
-  }
   const abort = new AbortController();
   const onSigint = (): void => abort.abort();
   process.once('SIGINT', onSigint);
@@ -165,7 +162,9 @@ async function evaluateCommand(
     });
     bars.stop();
     if (evaluation.resumedChunks > 0) {
-      io.stderr(`resumed: ${evaluation.resumedChunks} chunk(s) of work came from ${statePath}\n`);
+      io.stderr(
+        `resumed: ${evaluation.resumedChunks} chunk(s) of work came from ${statePath} (--no-resume starts afresh)\n`,
+      );
     }
     const flags = opts.sanity
       ? await sanityWithProgress(classifier, x, labels, evaluation, opts, abort.signal, io)
