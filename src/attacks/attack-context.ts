@@ -12,6 +12,8 @@ export interface BatchSetup {
   eps: number;
   norm: Norm;
   rng: Rng;
+  /** Forward/backward passes averaged per gradient (EOT); 1 for deterministic models. */
+  eot?: number;
   signal?: AbortSignal;
   /** Fraction of this batch done, 0..1. */
   onStep?: (fraction: number) => void;
@@ -31,6 +33,7 @@ export class BatchContext implements AttackContext {
   readonly bounds: readonly [number, number];
   readonly rng: Rng;
   readonly cost: Cost = { gradients: 0, queries: 0 };
+  private readonly eot: number;
   private readonly signal: AbortSignal | undefined;
   private readonly onStep: ((fraction: number) => void) | undefined;
   private lastYield = Date.now();
@@ -44,6 +47,7 @@ export class BatchContext implements AttackContext {
     this.norm = setup.norm;
     this.bounds = setup.classifier.bounds;
     this.rng = setup.rng;
+    this.eot = setup.eot ?? 1;
     this.signal = setup.signal;
     this.onStep = setup.onStep;
   }
@@ -53,7 +57,38 @@ export class BatchContext implements AttackContext {
     return this.classifier.logits(x);
   }
 
+  /**
+   * With eot > 1, the mean of eot passes (Athalye, Carlini & Wagner 2018, "Obfuscated Gradients Give a False
+   * Sense of Security", Expectation over Transformation): each pass draws the model's randomness anew, so the
+   * mean gradient estimates the gradient of the expected loss, as AutoAttack's eot_iter does.
+   */
   gradient(
+    x: tf.Tensor4D,
+    loss: (logits: tf.Tensor2D) => tf.Tensor1D,
+  ): { logits: tf.Tensor2D; loss: tf.Tensor1D; grad: tf.Tensor4D } {
+    if (this.eot === 1) return this.singleGradient(x, loss);
+    let sum = this.singleGradient(x, loss);
+    for (let s = 1; s < this.eot; s++) {
+      const next = this.singleGradient(x, loss);
+      const added = {
+        logits: tf.add(sum.logits, next.logits) as tf.Tensor2D,
+        loss: tf.add(sum.loss, next.loss) as tf.Tensor1D,
+        grad: tf.add(sum.grad, next.grad) as tf.Tensor4D,
+      };
+      disposeAll(sum);
+      disposeAll(next);
+      sum = added;
+    }
+    const mean = tf.tidy(() => ({
+      logits: tf.div(sum.logits, this.eot) as tf.Tensor2D,
+      loss: tf.div(sum.loss, this.eot) as tf.Tensor1D,
+      grad: tf.div(sum.grad, this.eot) as tf.Tensor4D,
+    }));
+    disposeAll(sum);
+    return mean;
+  }
+
+  private singleGradient(
     x: tf.Tensor4D,
     loss: (logits: tf.Tensor2D) => tf.Tensor1D,
   ): { logits: tf.Tensor2D; loss: tf.Tensor1D; grad: tf.Tensor4D } {
@@ -91,6 +126,12 @@ export class BatchContext implements AttackContext {
     }
     throwIfAborted(this.signal);
   }
+}
+
+function disposeAll(pass: { logits: tf.Tensor; loss: tf.Tensor; grad: tf.Tensor }): void {
+  pass.logits.dispose();
+  pass.loss.dispose();
+  pass.grad.dispose();
 }
 
 /** For predictions of the examples `rows`: untargeted, prediction != label; targeted, prediction == target. */

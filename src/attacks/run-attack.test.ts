@@ -104,6 +104,7 @@ describe('runAttack', () => {
       [{ goal: { target: 12 } }, /target\[0\] is 12/],
       [{ goal: 'sideways' }, /goal must be/],
       [{ batchSize: 0 }, /batchSize must be an integer >= 1/],
+      [{ eot: 0 }, /eot \(passes averaged per gradient\) must be an integer >= 1/],
       [{ x: tf.zeros([2, 28, 28, 3]) }, /x must have shape \[n, 28, 28, 1\]/],
       [{ x: tf.fill([12, 28, 28, 1], 255) }, /bounds are \[0, 1\]/],
     ];

@@ -25,6 +25,11 @@ export interface RunAttackOptions {
   batchSize?: number;
   /** Seed of every random choice (random starts, random targets, sampling); default 0. */
   seed?: number;
+  /**
+   * Passes averaged per gradient, for randomized models (Expectation over Transformation); default 1. Each pass
+   * counts as one gradient evaluation. Score-based and decision-based attacks ignore it.
+   */
+  eot?: number;
   /** Keep the adversarial inputs as tensors in the result (default true; false saves memory in evaluations). */
   keepAdversarial?: boolean;
   signal?: AbortSignal;
@@ -89,7 +94,7 @@ export async function runAttack<S extends Schema>(
   options: RunAttackOptions,
 ): Promise<AttackRun> {
   const setup = validate(classifier, attack, options);
-  const { x, n, norm, epsList, batchSize, seed } = setup;
+  const { x, n, norm, epsList, batchSize, seed, eot } = setup;
   const labels = setup.labels;
   const cleanPredictions = await predictClasses(classifier, x, { batchSize, signal: options.signal });
   const targets = await resolveTargets(options.goal ?? 'untargeted', labels, classifier, x, batchSize, seed);
@@ -127,6 +132,7 @@ export async function runAttack<S extends Schema>(
             eps,
             norm,
             rng: new Rng(seed ^ Math.imul(b + 1, 0x9e3779b1) ^ Math.imul(unit + 1, 0x85ebca6b)),
+            eot,
             signal: options.signal,
             onStep: (fraction) => report(b * runsPerBatch + unit + fraction),
           });
@@ -248,6 +254,7 @@ interface Setup<S extends Schema> {
   epsList: (number | undefined)[];
   batchSize: number;
   seed: number;
+  eot: number;
   params: Params<S>;
 }
 
@@ -273,6 +280,10 @@ function validate<S extends Schema>(
   }
   const seed = o.seed ?? 0;
   if (!Number.isInteger(seed)) throw invalidArgument(`seed must be an integer, got ${seed}.`);
+  const eot = o.eot ?? 1;
+  if (!Number.isInteger(eot) || eot < 1) {
+    throw invalidArgument(`eot (passes averaged per gradient) must be an integer >= 1, got ${eot}.`);
+  }
   const x = o.x;
   const [h, w, c] = classifier.inputShape;
   if (x.rank !== 4 || x.shape[1] !== h || x.shape[2] !== w || x.shape[3] !== c) {
@@ -299,7 +310,7 @@ function validate<S extends Schema>(
   if (o.goal !== undefined && o.goal !== 'untargeted' && !attack.targeted) {
     throw invalidArgument(`${name} only runs untargeted; remove the target.`);
   }
-  return { x, n, labels, norm, epsList, batchSize, seed, params };
+  return { x, n, labels, norm, epsList, batchSize, seed, eot, params };
 }
 
 function parseEps(eps: RunAttackOptions['eps'], norm: Norm, attack: Attack<Schema>): (number | undefined)[] {

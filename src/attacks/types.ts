@@ -50,7 +50,8 @@ export interface AttackContext {
   logits(x: tf.Tensor4D): tf.Tensor2D;
   /**
    * Logits, per-example loss and the gradient of the summed loss with respect to x (counts one gradient per
-   * row). The caller disposes the three tensors.
+   * row and EOT sample). With EOT (Expectation over Transformation) all three are means over the samples.
+   * The caller disposes the three tensors.
    */
   gradient(
     x: tf.Tensor4D,

@@ -36,6 +36,7 @@ export function buildReport(
         name: e.name,
         attack: e.attack,
         params: { ...e.params },
+        eot: e.eot,
       })),
     },
     seed: evaluation.seed,

@@ -111,6 +111,14 @@ describe('evaluateRobustness', () => {
     );
   });
 
+  it('averages each white-box gradient over eot passes: on a deterministic model the same result at eot x the cost', async () => {
+    const plain = await evaluateRobustness(f.classifier, options({ eps: 0.15 }));
+    const eot = await evaluateRobustness(f.classifier, options({ eps: 0.15, eot: 2 }));
+    expect(eot.suite.entries[0].eot).toBe(2);
+    expect(Array.from(eot.perEps[0].robust)).toEqual(Array.from(plain.perEps[0].robust));
+    expect(eot.perEps[0].steps[0].gradients_per_point).toBe(2 * plain.perEps[0].steps[0].gradients_per_point);
+  });
+
   it('rejects bad options with clear errors', async () => {
     const bad: [Partial<EvaluateOptions>, RegExp][] = [
       [{ eps: [] }, /at least one eps/],
@@ -119,6 +127,7 @@ describe('evaluateRobustness', () => {
       [{ suite: ['square'], norm: 'l1' }, /no l1 version/],
       [{ labels: [1, 2] }, /2 labels for 12 inputs/],
       [{ batchSize: 0 }, /batchSize/],
+      [{ eot: 0 }, /eot \(passes averaged per gradient\) must be an integer >= 1/],
     ];
     for (const [extra, message] of bad) {
       const err = await evaluateRobustness(f.classifier, options(extra)).catch((e: unknown) => e);

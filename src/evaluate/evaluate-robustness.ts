@@ -26,8 +26,13 @@ export interface EvaluateOptions {
   norm: Norm;
   /** Budgets; each is evaluated on its own (sorted ascending in the result). */
   eps: number | readonly number[];
-  /** A suite name ('standard', 'fast', 'pgd') or a list of attacks (default 'standard'). */
+  /** A suite name ('standard', 'fast', 'pgd', 'rand') or a list of attacks (default 'standard'). */
   suite?: string | readonly string[];
+  /**
+   * Passes averaged per gradient of every white-box attack (EOT), for randomized models; default 1, or 20 with
+   * the 'rand' suite.
+   */
+  eot?: number;
   seed?: number;
   /** Examples per forward/backward pass (default 128). */
   batchSize?: number;
@@ -172,6 +177,7 @@ export async function evaluateRobustness(
           record = await runChunk(classifier, x, labels, members, galleryIndices, {
             attack,
             params: entry.params,
+            eot: entry.eot,
             eps,
             norm,
             batchSize,
@@ -240,6 +246,7 @@ export async function evaluateRobustness(
 interface ChunkSettings {
   attack: ReturnType<typeof getAttack>;
   params: Readonly<Record<string, unknown>>;
+  eot: number;
   eps: number;
   norm: Norm;
   batchSize: number;
@@ -267,6 +274,7 @@ async function runChunk(
       eps: s.eps,
       norm: s.norm,
       params: s.params,
+      eot: s.eot,
       batchSize: s.batchSize,
       seed: s.seed,
       keepAdversarial: shown.length > 0,
@@ -351,7 +359,7 @@ function validate(classifier: Classifier, o: EvaluateOptions) {
   if (!(Number.isInteger(galleryCount) && galleryCount >= 0)) {
     throw invalidArgument(`galleryCount must be a non-negative integer, got ${o.galleryCount}.`);
   }
-  const suite = resolveSuite(o.suite ?? 'standard', o.norm);
+  const suite = resolveSuite(o.suite ?? 'standard', o.norm, o.eot);
   if (suite.entries.length === 0) throw invalidArgument(`The suite has no attack for ${o.norm}.`);
   for (const entry of suite.entries) {
     const attack = getAttack(entry.attack);

@@ -45,6 +45,8 @@ export interface SuiteAttackRecord {
   /** The registry attack it runs. */
   attack: string;
   params: Record<string, unknown>;
+  /** Passes averaged per gradient (Expectation over Transformation); 1 without. */
+  eot: number;
 }
 
 export interface EpsResult {

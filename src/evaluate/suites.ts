@@ -9,6 +9,8 @@ export interface SuiteEntry {
   params: Readonly<Record<string, unknown>>;
   /** Uses only the model's outputs (score- or decision-based); the gradient-masking check compares these. */
   blackBox: boolean;
+  /** Passes averaged per gradient (EOT) for randomized models; 1 for none. Black-box entries keep 1. */
+  eot: number;
 }
 
 export interface Suite {
@@ -22,7 +24,7 @@ export interface Suite {
  * 100 steps, APGD-T and FAB-T over the 9 highest-ranked other classes with 100 steps each, Square with 5000
  * queries; and PGD with Madry et al.'s 40 steps.
  */
-const CATALOG: readonly SuiteEntry[] = [
+const CATALOG: readonly Omit<SuiteEntry, 'eot'>[] = [
   { name: 'apgd-ce', attack: 'apgd', params: { loss: 'ce', steps: 100, restarts: 1 }, blackBox: false },
   { name: 'apgd-dlr', attack: 'apgd', params: { loss: 'dlr', steps: 100, restarts: 1 }, blackBox: false },
   { name: 'apgd-t', attack: 'apgd-t', params: { steps: 100, targetClasses: 9 }, blackBox: false },
@@ -35,7 +37,11 @@ const NAMED: Readonly<Record<string, readonly string[]>> = {
   standard: ['apgd-ce', 'apgd-t', 'fab-t', 'square'],
   fast: ['apgd-ce', 'apgd-t'],
   pgd: ['pgd'],
+  rand: ['apgd-ce', 'apgd-dlr'],
 };
+
+/** AutoAttack's version 'rand', for randomized defenses: each gradient averaged over 20 passes. */
+const NAMED_EOT: Readonly<Record<string, number>> = { rand: 20 };
 
 /** AutoAttack's L1 settings (Croce & Hein 2021, "Mind the box"): more restarts, fewer target classes. */
 const L1_PARAMS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
@@ -50,11 +56,17 @@ export const SUITE_NAMES: readonly string[] = Object.keys(NAMED);
 export const SUITE_ATTACKS: readonly string[] = CATALOG.map((e) => e.name);
 
 /**
- * A suite by name ('standard', 'fast', 'pgd') or a custom list of catalog names ('apgd-ce,square'). Attacks
- * without a version for `norm` are left out of named suites and rejected in custom lists.
+ * A suite by name ('standard', 'fast', 'pgd', 'rand') or a custom list of catalog names ('apgd-ce,square').
+ * Attacks without a version for `norm` are left out of named suites and rejected in custom lists. `eot`, when
+ * given, sets the passes per gradient of every white-box entry (Expectation over Transformation, for
+ * randomized models); otherwise 'rand' uses 20 and the others 1.
  */
-export function resolveSuite(spec: string | readonly string[], norm: Norm): Suite {
+export function resolveSuite(spec: string | readonly string[], norm: Norm, eot?: number): Suite {
+  if (eot !== undefined && !(Number.isInteger(eot) && eot >= 1)) {
+    throw invalidArgument(`eot (passes averaged per gradient) must be an integer >= 1, got ${eot}.`);
+  }
   const custom = typeof spec !== 'string' || !(spec in NAMED);
+  const passes = eot ?? (typeof spec === 'string' ? (NAMED_EOT[spec] ?? 1) : 1);
   const names = typeof spec === 'string' ? (NAMED[spec] ?? splitList(spec)) : [...spec];
   if (names.length === 0) throw invalidArgument(suiteHelp('An empty suite was given.'));
   const seen = new Set<string>();
@@ -70,7 +82,11 @@ export function resolveSuite(spec: string | readonly string[], norm: Norm): Suit
         throw invalidArgument(`'${name}' has no ${norm} version (it supports ${norms.join(', ')}).`);
       continue;
     }
-    entries.push(norm === 'l1' ? { ...entry, params: { ...entry.params, ...L1_PARAMS[name] } } : entry);
+    entries.push({
+      ...entry,
+      params: norm === 'l1' ? { ...entry.params, ...L1_PARAMS[name] } : entry.params,
+      eot: entry.blackBox ? 1 : passes,
+    });
   }
   return { name: custom ? names.join(',') : String(spec), entries };
 }

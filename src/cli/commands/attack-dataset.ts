@@ -45,6 +45,8 @@ export interface AttackSummary {
   /** 'first n' or 'random (seed s)'. */
   sample: string;
   seed: number;
+  /** Passes averaged per gradient (EOT); 1 without. */
+  eot: number;
   batchSize: number;
   cleanAccuracy: number;
   results: BudgetSummary[];
@@ -95,6 +97,7 @@ export async function attackDataset(job: AttackJob, opts: AttackCliOptions, io: 
       params: job.transfer ? (withoutEarlyStop(job.attack, job.params) ?? {}) : job.params,
       batchSize: job.batchSize,
       seed: job.seed,
+      eot: job.eot,
       keepAdversarial: gallery !== null || job.transfer !== undefined,
       signal: job.signal,
       onProgress: job.onProgress,
@@ -114,6 +117,7 @@ export async function attackDataset(job: AttackJob, opts: AttackCliOptions, io: 
         n: ds.count,
         sample: opts.seed === undefined ? 'first n' : `random (seed ${opts.seed})`,
         seed: run.seed,
+        eot: job.eot,
         batchSize: job.batchSize,
         cleanAccuracy: run.cleanAccuracy,
         results: run.results.map((r) => summarizeResult(run, r, job.budgets)),

@@ -48,6 +48,7 @@ export async function attackImages(
       params: job.params,
       batchSize: job.batchSize,
       seed: job.seed,
+      eot: job.eot,
       signal: job.signal,
       onProgress: job.onProgress,
     });
@@ -181,6 +182,7 @@ function imagesJson(
     params: run.params,
     goal: job.target.description,
     seed: run.seed,
+    eot: job.eot,
     eps: run.results.map((r) => r.eps),
     images: files.map((file, i) => ({
       source: file,

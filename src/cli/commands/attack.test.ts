@@ -239,9 +239,28 @@ describe('advkit attack', () => {
     expect(png.width).toBeGreaterThan(3 * 84);
     expect(png.height).toBeGreaterThan(2 * 84);
 
-    const json = await run('--data', 'mnist', '--n', '4', '--attack', 'fgsm', '--eps', '0.2', '--json');
+    const json = await run(
+      '--data',
+      'mnist',
+      '--n',
+      '4',
+      '--attack',
+      'fgsm',
+      '--eps',
+      '0.2',
+      '--eot',
+      '3',
+      '--json',
+    );
     expect(json.code, json.stderr).toBe(0);
-    expect((JSON.parse(json.stdout) as { n: number; gallery: null }).gallery).toBeNull();
+    const printed = JSON.parse(json.stdout) as {
+      gallery: null;
+      eot: number;
+      results: { gradientsPerExample: number }[];
+    };
+    expect(printed.gallery).toBeNull();
+    expect(printed.eot).toBe(3);
+    expect(printed.results[0].gradientsPerExample).toBe(3);
   });
 
   it('--transfer-to crafts on the model and reports how many adversarial inputs fool the other model', async () => {

@@ -42,6 +42,7 @@ export interface AttackCliOptions {
   summary?: string;
   gallery?: number;
   batchSize: number;
+  eot?: number;
   backend?: string;
   json?: boolean;
   list?: boolean;
@@ -62,6 +63,8 @@ export interface AttackJob {
   target: ResolvedTarget;
   seed: number;
   batchSize: number;
+  /** Passes averaged per gradient (EOT), for randomized models. */
+  eot: number;
   signal: AbortSignal;
   onProgress: (p: AttackProgress) => void;
   /** Ends the progress bar, so that results print on clean lines. */
@@ -126,6 +129,12 @@ export function registerAttackCommand(program: Command, io: CliIo): void {
       'dataset mode: craft on --model (the surrogate), then report how many fool this model (transfer rate)',
     )
     .option('--batch-size <n>', 'examples per forward/backward pass', positiveInt('--batch-size'), 128)
+    .option(
+      '--eot <passes>',
+      'average each gradient over this many passes (EOT), for a randomized model',
+      positiveInt('--eot'),
+      1,
+    )
     .option('--backend <name>', 'compute backend: wasm, cpu, tensorflow (default: best available)')
     .option('--json', 'print JSON')
     .option('--list', 'list the attacks, their norms and parameters, and exit');
@@ -165,6 +174,7 @@ export function registerAttackCommand(program: Command, io: CliIo): void {
         target: resolveTarget(opts.target, classifier.classNames),
         seed: opts.seed ?? 0,
         batchSize: opts.batchSize,
+        eot: opts.eot ?? 1,
         signal: abort.signal,
         onProgress: (p) => {
           const fields = { pct: Math.round(100 * p.fraction), done: p.done, count: p.total };

@@ -77,14 +77,18 @@ describe('advkit evaluate', () => {
     const refused = await run(...args);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/evaluation\.state\.json is not valid JSON.*Remove it to start afresh/);
-    const fresh = await run(...args, '--no-resume');
+    const fresh = await run(...args, '--no-resume', '--eot', '2');
     expect(fresh.code, fresh.stderr).toBe(0);
     expect(readdirSync(out).sort()).toEqual(['evaluation.json', 'report.html']);
+    const report = JSON.parse(readFileSync(path.join(out, 'evaluation.json'), 'utf8')) as EvaluationReport;
+    expect(report.suite.attacks.map((a) => a.eot)).toEqual([2]);
+    expect(report.command).toMatch(/ --suite pgd --eot 2 --seed 0 /);
   });
 
   it('says what was wrong with bad options, before doing any work', async () => {
     const cases: [string[], RegExp][] = [
       [['--suite', 'strongest'], /Unknown suite or attack 'strongest'/],
+      [['--eot', '0'], /--eot must be a positive integer, got '0'/],
       [['--eps', '0'], /--eps must be positive/],
       [['--eps', 'big'], /--eps must be a number/],
       [['--norm', 'l1', '--suite', 'square', '--eps', '5'], /'square' has no l1 version/],

@@ -15,7 +15,7 @@ import {
 import { modelSha256 } from '../../evaluate/fingerprint.js';
 import { FileStateStore } from '../../evaluate/node/file-state-store.js';
 import type { EvaluationReport, SanityFlag } from '../../evaluate/report-types.js';
-import { resolveSuite, SUITE_ATTACKS, SUITE_NAMES } from '../../evaluate/suites.js';
+import { resolveSuite, SUITE_ATTACKS, SUITE_NAMES, type Suite } from '../../evaluate/suites.js';
 import type { Classifier } from '../../models/classifier.js';
 import { loadClassifier } from '../../models/node/load-classifier.js';
 import { bundledModelDir, resolveModelDir } from '../../models/node/package-root.js';
@@ -40,6 +40,7 @@ export interface EvaluateCliOptions {
   norm: Norm;
   eps?: string;
   suite: string;
+  eot?: number;
   seed: number;
   out: string;
   gallery: number;
@@ -94,6 +95,11 @@ export function registerEvaluateCommand(program: Command, io: CliIo): void {
       `${SUITE_NAMES.join(', ')}, or a list of: ${SUITE_ATTACKS.join(', ')}`,
       'standard',
     )
+    .option(
+      '--eot <passes>',
+      'average each gradient over this many passes (EOT) for a randomized model (default: 1; 20 with --suite rand)',
+      positiveInt('--eot'),
+    )
     .option('--seed <seed>', 'seed of every random choice of the attacks', nonNegativeInt('--seed'), 0)
     .option('--out <dir>', 'directory for evaluation.json, report.html and the resume state', DEFAULT_OUT)
     .option('--gallery <count>', 'points shown in the report gallery', nonNegativeInt('--gallery'), 8)
@@ -103,13 +109,13 @@ export function registerEvaluateCommand(program: Command, io: CliIo): void {
     .option('--no-resume', 'ignore and replace a saved state in --out instead of resuming from it')
     .option('--json', 'print the JSON report instead of the table')
     .action(async (opts: EvaluateCliOptions) => {
-      const suite = resolveSuite(opts.suite, opts.norm);
+      const suite = resolveSuite(opts.suite, opts.norm, opts.eot);
       const backend = await initNodeBackend({ backend: opts.backend });
       const modelDir =
         opts.model === undefined ? bundledModelDir(DEFAULT_MODEL) : resolveModelDir(opts.model);
       const classifier = await loadClassifier(modelDir, opts.labels ? { labels: opts.labels } : undefined);
       try {
-        await evaluateCommand(classifier, modelDir, backend, suite.name, opts, io);
+        await evaluateCommand(classifier, modelDir, backend, suite, opts, io);
       } finally {
         classifier.dispose();
       }
@@ -120,7 +126,7 @@ async function evaluateCommand(
   classifier: Classifier,
   modelDir: string,
   backend: string,
-  suiteName: string,
+  suite: Suite,
   opts: EvaluateCliOptions,
   io: CliIo,
 ): Promise<void> {
@@ -151,7 +157,8 @@ async function evaluateCommand(
       labels,
       norm: opts.norm,
       eps: budgets.map((b) => b.value),
-      suite: suiteName,
+      suite: suite.name,
+      eot: opts.eot,
       seed: opts.seed,
       batchSize: opts.batchSize,
       galleryCount: opts.gallery,
@@ -178,7 +185,7 @@ async function evaluateCommand(
       },
       dataset: { name: dataName, split: opts.split },
       flags,
-      command: reproduceCommand(opts, dataName, budgets, suiteName, backend),
+      command: reproduceCommand(opts, dataName, budgets, suite.name, backend),
       started,
       seconds: (Date.now() - started.getTime()) / 1000,
     });
@@ -254,6 +261,7 @@ function reproduceCommand(
     budgets.map((b) => b.text).join(','),
     '--suite',
     suite,
+    ...(opts.eot === undefined ? [] : ['--eot', String(opts.eot)]),
     '--seed',
     String(opts.seed),
     '--batch-size',
@@ -283,7 +291,7 @@ async function sanityWithProgress(
       x,
       labels,
       evaluation,
-      eot: false,
+      eot: evaluation.suite.entries.some((e) => e.eot > 1),
       seed: opts.seed,
       batchSize: opts.batchSize,
       signal,

@@ -60,9 +60,11 @@ export async function checkRandomizedModel(
     title: 'The model is randomized and the evaluation used no EOT',
     detail,
     advice:
-      'Evaluate with Expectation over Transformation (Athalye et al. 2018): average each gradient over many ' +
-      'draws of the randomness (e.g. 20) and score points by their prediction over several passes. A ' +
-      'single-draw gradient is noisy and a single pass can be a lucky draw, so the robustness is overstated.',
+      'Evaluate with Expectation over Transformation (Athalye et al. 2018), averaging each gradient over many ' +
+      "draws of the randomness: `advkit evaluate --suite rand` (AutoAttack's version 'rand': APGD-CE and " +
+      'APGD-DLR, 20 passes per gradient) or --eot 20 with any suite (the eot option in the library). A ' +
+      'single-draw gradient is noisy and a single pass can be a lucky draw, so the robustness is overstated; ' +
+      'report the accuracy over several seeds.',
   };
 }
 

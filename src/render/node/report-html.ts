@@ -215,10 +215,11 @@ function perClassHtml(report: EvaluationReport, chart: string): string[] {
 function suiteTable(report: EvaluationReport): string {
   return [
     '<table>',
-    head(['name', 'attack', 'parameters'], 0),
+    head(['name', 'attack', 'parameters', 'EOT passes'], 0),
     ...report.suite.attacks.map(
       (a) =>
-        `<tr>${cell(a.name)}${cell(a.attack)}<td><code>${escapeHtml(JSON.stringify(a.params))}</code></td></tr>`,
+        `<tr>${cell(a.name)}${cell(a.attack)}<td><code>${escapeHtml(JSON.stringify(a.params))}</code></td>` +
+        `${cell(String(a.eot))}</tr>`,
     ),
     '</table>',
   ].join('\n');

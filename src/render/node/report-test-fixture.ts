@@ -63,7 +63,7 @@ export function sampleReport({
     eps,
     suite: {
       name: 'standard',
-      attacks: attacks.map((name) => ({ name, attack: name, params: { restarts: 1, steps: 100 } })),
+      attacks: attacks.map((name) => ({ name, attack: name, params: { restarts: 1, steps: 100 }, eot: 1 })),
     },
     seed: 7,
     clean_acc: clean,
