@@ -7,7 +7,8 @@ import { threatModel, type ClassAccuracy, type EvaluationReport, type SanityFlag
 export interface ReportContext {
   model: EvaluationReport['model'];
   dataset: { name: string; split: string };
-  flags: readonly SanityFlag[];
+  /** The sanity checks' flags; null when they were skipped. */
+  flags: readonly SanityFlag[] | null;
   command: string;
   started: Date;
   seconds: number;
@@ -48,7 +49,8 @@ export function buildReport(
       per_class: perClass(classifier.numClasses, evaluation.labels, correct, r.robust),
     })),
     class_names: [...classifier.classNames],
-    flags: [...context.flags],
+    sanity_checked: context.flags !== null,
+    flags: [...(context.flags ?? [])],
     command: context.command,
     started: context.started.toISOString(),
     seconds: context.seconds,

@@ -30,6 +30,8 @@ export interface EvaluationReport {
   robust: EpsResult[];
   /** The classes' display names, indexed by class (for per-class tables). */
   class_names: string[];
+  /** False when the sanity checks were skipped (advkit evaluate --no-sanity): `flags` is then empty unchecked. */
+  sanity_checked: boolean;
   flags: SanityFlag[];
   /** Exact command line that reproduces the report (or the library call, when run from code). */
   command: string;

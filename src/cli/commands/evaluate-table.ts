@@ -26,9 +26,11 @@ export function evaluationTable(report: EvaluationReport, epsTexts: readonly str
   ];
   const warnings = report.flags.filter((f) => f.severity === 'warning');
   out.push(
-    warnings.length === 0
-      ? 'sanity checks: no warnings'
-      : `sanity checks: ${warnings.length} warning(s) — the robust accuracy may be overstated`,
+    !report.sanity_checked
+      ? 'sanity checks: skipped (--no-sanity); nothing was checked for gradient masking'
+      : warnings.length === 0
+        ? 'sanity checks: no warnings'
+        : `sanity checks: ${warnings.length} warning(s) — the robust accuracy may be overstated`,
   );
   for (const f of report.flags) out.push(`  [${f.severity}] ${f.title}: ${f.detail} ${f.advice}`);
   return out.join('\n') + '\n';

@@ -43,12 +43,14 @@ describe('advkit evaluate', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/mnist-cnn-robust on mnist test \(n=6\), Linf, suite pgd/);
     expect(r.stdout).toMatch(/^0\.3 +100\.0% +\d+\.\d% +\d+\.\d%$/m);
+    expect(r.stdout).toMatch(/^sanity checks: skipped \(--no-sanity\); nothing was checked/m);
     expect(readdirSync(out).sort()).toEqual(['evaluation.json', 'report.html']);
     const report = JSON.parse(readFileSync(path.join(out, 'evaluation.json'), 'utf8')) as EvaluationReport;
     expect(report.eps).toEqual([0.1, 0.3]);
     expect(report.threat_model).toBe('Linf');
     expect(report.dataset).toMatchObject({ name: 'mnist', split: 'test', n: 6 });
     expect(report.model.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(report.sanity_checked).toBe(false);
     expect(report.command).toBe(
       'advkit evaluate --data mnist --split test --n 6 --norm linf --eps 0.1,0.3 --suite pgd --seed 0 --batch-size 128 --backend wasm',
     );

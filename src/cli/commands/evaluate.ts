@@ -175,7 +175,7 @@ async function evaluateCommand(
     }
     const flags = opts.sanity
       ? await sanityWithProgress(classifier, x, labels, evaluation, opts, abort.signal, io)
-      : [];
+      : null;
     const report = buildReport(classifier, evaluation, {
       model: {
         name: path.basename(path.resolve(modelDir)),

@@ -72,6 +72,12 @@ describe('renderReportHtml', () => {
     expect(html).toContain('No examples were kept');
   });
 
+  it('says that nothing was checked when the sanity checks were skipped', async () => {
+    const html = await renderReportHtml({ ...sampleReport({ flags: [] }), sanity_checked: false }, []);
+    expect(html).toContain('Skipped (--no-sanity): nothing was checked');
+    expect(html).not.toContain('No flags');
+  });
+
   it('escapes every text so that names and flags stay inert', async () => {
     const evil = '<script>alert("x")</script>';
     const report = sampleReport({

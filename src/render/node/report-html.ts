@@ -40,7 +40,7 @@ export async function renderReportHtml(
     '<body>',
     '<main>',
     headerHtml(report, title),
-    flagsHtml(report.flags),
+    flagsHtml(report),
     section('Accuracy against the budget', [
       `<div class="chart">${inlineSvg(curve)}</div>`,
       '<p class="note">Robust accuracy is the worst case per example over the suite (AutoAttack protocol, ' +
@@ -116,7 +116,14 @@ function headerHtml(report: EvaluationReport, title: string): string {
   ].join('\n');
 }
 
-function flagsHtml(flags: readonly SanityFlag[]): string {
+function flagsHtml(report: EvaluationReport): string {
+  const flags = report.flags;
+  if (!report.sanity_checked) {
+    return section('Sanity checks', [
+      '<div class="banner warning">Skipped (--no-sanity): nothing was checked for signs of gradient masking, ' +
+        'so nothing here vouches for the robust accuracy. Run the evaluation again without --no-sanity.</div>',
+    ]);
+  }
   if (flags.length === 0) {
     return section('Sanity checks', [
       '<div class="banner ok">No flags: none of the sanity checks found a sign that this evaluation ' +

@@ -69,6 +69,7 @@ export function sampleReport({
     clean_acc: clean,
     robust,
     class_names: classNames ?? Array.from({ length: classes }, (_, c) => String(c)),
+    sanity_checked: true,
     flags,
     command: `advkit evaluate --model models/mnist-cnn-robust --data mnist --norm ${norm} --eps ${eps.join(',')}`,
     started: '2025-01-02T03:04:05.000Z',
