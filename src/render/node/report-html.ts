@@ -1,4 +1,4 @@
-import type { EpsResult, EvaluationReport, SanityFlag } from '../../evaluate/report-types.js';
+import type { EpsResult, EvaluationReport } from '../../evaluate/report-types.js';
 import { perClassRows, perClassSvg, robustnessCurveSvg } from './report-charts.js';
 import {
   className,
