@@ -43,7 +43,7 @@ describe('apgd: strength on the adversarially trained MNIST model', () => {
   let f: MnistFixture;
   let robust: Classifier;
   beforeAll(async () => {
-    // 50 images keep the test near 20 s on 2 cores; on the first 200, APGD-CE leaves 75.5% and PGD-100 86%.
+    // 50 images keep the test near 20 s on 2 cores.
     f = await loadMnistFixture(50);
     robust = await loadClassifier(bundledModelDir('mnist-cnn-robust'));
   });

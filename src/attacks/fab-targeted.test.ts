@@ -16,9 +16,10 @@ describeAttackContract(fabT, [
   { norm: 'l1', eps: 15, count: 8, params: { steps: 5, targetClasses: 2 }, badParams: { restarts: 0 } },
 ]);
 
-// Measured once (too slow for the suite) on the bundled robust model mnist-cnn-robust, first 100 MNIST test
-// images, Linf 0.3, defaults (9 targets x 100 steps): robust accuracy 80% (PGD-40 on the same images: 92%;
-// every point PGD-40 fooled, FAB-T fooled too), 744 gradients and 1493 queries per point.
+// Measured once (too slow for the suite) on an FGSM-RS-trained MNIST CNN (the bundled robust model before the
+// PGD-trained one), first 100 MNIST test images, Linf 0.3, defaults (9 targets x 100 steps): robust accuracy 80%
+// (PGD-40 on the same images: 92%; every point PGD-40 fooled, FAB-T fooled too), 744 gradients and 1493 queries
+// per point.
 describe('fab-t on the bundled MNIST model (first 12 test images)', () => {
   let m: MnistFixture;
   beforeAll(async () => {
