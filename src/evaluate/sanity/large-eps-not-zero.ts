@@ -5,8 +5,12 @@ import type { SanityFlag } from '../report-types.js';
 import type { AttackCheckInput } from './attack-check-input.js';
 import { fmt, pct } from './model-sample.js';
 
-/** PGD for this check: few steps suffice when any input can be reached (early stop ends working runs sooner). */
-const LARGE_EPS_ATTACK = { steps: 25, relStepSize: 0.1 } as const;
+/**
+ * PGD for this check; early stop ends working runs within a few steps. Under L2 a sound model can need many: on the
+ * PGD-trained MNIST CNN, 25 steps left 5 of 16 points at the box diameter, 100 steps none (normalised L2 steps
+ * concentrate on few pixels, which the box then clips).
+ */
+const LARGE_EPS_ATTACK = { steps: 100, relStepSize: 0.1 } as const;
 /** Flag when more than this share (and more than one point) survives. */
 const SURVIVOR_SHARE = 0.05;
 
@@ -23,10 +27,10 @@ export function boxDiameter(norm: Norm, bounds: readonly [number, number], size:
  * Does accuracy fall to ~0 when the budget covers the whole input box? With such a budget any input, an image
  * of another class included, is allowed, so a working gradient attack breaks every point; survivors mean the
  * attack cannot follow the model's gradient (Carlini et al. 2019, "On Evaluating Adversarial Robustness":
- * unbounded attacks must reach 100% success). Runs PGD (25 steps of 0.1 x eps, from the clean point: a random
+ * unbounded attacks must reach 100% success). Runs PGD (100 steps of 0.1 x eps, from the clean point: a random
  * start at this budget would be a random image and hide a useless gradient) on the given points; only those
  * classified correctly count. Flags when more than 5% and more than one of them survive.
- * Cost: at most 25 gradients per point (a few on a sound model, thanks to early stopping).
+ * Cost: at most 100 gradients per point (a few on a sound model, thanks to early stopping).
  */
 export async function checkLargeEps(input: AttackCheckInput): Promise<SanityFlag | null> {
   const { classifier, x, labels, norm } = input;

@@ -45,9 +45,9 @@ export interface SanityLimits {
 }
 
 /**
- * 64 probe points (three forward passes and one gradient each), 32 points at the box-wide budget (<= 25
+ * 64 probe points (three forward passes and one gradient each), 32 points at the box-wide budget (<= 100
  * gradients each), 32 still-robust points re-attacked with 200 steps x 2 restarts (<= 400 gradients each): at
- * most about 14,000 gradient evaluations in all, whatever the size of the evaluation. Measured on the bundled
+ * most about 16,000 gradient evaluations in all, whatever the size of the evaluation. Measured on the bundled
  * robust MNIST CNN (100 points, wasm): 23 s of CPU time, nearly all of it the convergence check; a sound model
  * stops far sooner at the box-wide budget.
  */
