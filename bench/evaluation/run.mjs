@@ -25,20 +25,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { here, n, option, repo, settings, suiteN, threads } from './options.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '../..');
-const argv = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
-};
-const settings = JSON.parse(fs.readFileSync(path.join(here, 'settings.json'), 'utf8'));
-const sizes = argv.includes('--quick') ? settings.quick : settings;
-const n = Number(option('n', sizes.n));
-const suiteN = Number(option('suite-n', sizes.suiteN));
-const threads = option('threads', '2');
 const dataDir = process.env.ADVKIT_DATA ?? path.resolve(repo, '../shared/datasets');
 
 if (!fs.existsSync(path.join(repo, 'dist/index.js'))) {
@@ -86,14 +74,22 @@ const torch = run(
     ...['--model', path.join(repo, settings.model), '--data', path.join(dataDir, settings.dataset)],
     ...['--n', String(n), '--eps', String(settings.eps), '--steps', String(apgd.steps)],
     ...['--rho', String(apgd.rho), '--momentum', String(apgd.momentum), '--batch', String(settings.batch)],
-    ...['--threads', threads, '--seed', String(settings.seed), '--warmup', String(settings.warmupN)],
+    ...['--threads', String(threads), '--seed', String(settings.seed), '--warmup', String(settings.warmupN)],
   ],
   { LD_LIBRARY_PATH: '/usr/lib/x86_64-linux-gnu/openblas-openmp' },
 );
 const advkit = run(
   `advkit wasm ${threads} thread(s)`,
   process.execPath,
-  [path.join(here, 'worker.mjs'), '--n', String(n), '--suite-n', String(suiteN), '--threads', threads],
+  [
+    path.join(here, 'worker.mjs'),
+    '--n',
+    String(n),
+    '--suite-n',
+    String(suiteN),
+    '--threads',
+    String(threads),
+  ],
   { ADVKIT_DATA: dataDir },
 );
 

@@ -6,25 +6,11 @@
 // times `evaluateRobustness` (the AutoAttack protocol that `advkit evaluate` runs): APGD-CE alone on the first n
 // images, then the standard suite on the first suiteN. One JSON line per record.
 import * as tf from '@tensorflow/tfjs-core';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { evaluateRobustness, toTensors } from '../../dist/index.js';
 import { initNodeBackend, loadClassifier, loadDataset, wasmThreadCount } from '../../dist/node.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '../..');
-const argv = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
-};
-const settings = JSON.parse(fs.readFileSync(path.join(here, 'settings.json'), 'utf8'));
-const sizes = argv.includes('--quick') ? settings.quick : settings;
-const n = Number(option('n', sizes.n));
-const suiteN = Number(option('suite-n', sizes.suiteN));
-const threads = Number(option('threads', '2'));
+import { n, repo, settings, suiteN, threads } from './options.mjs';
 
 await initNodeBackend({ backend: 'wasm', threads });
 const emit = (rec) =>
