@@ -15,7 +15,7 @@ import {
 import { modelSha256 } from '../../evaluate/fingerprint.js';
 import { FileStateStore } from '../../evaluate/node/file-state-store.js';
 import type { EvaluationReport, SanityFlag } from '../../evaluate/report-types.js';
-import { resolveSuite, SUITE_ATTACKS, SUITE_NAMES, type Suite } from '../../evaluate/suites.js';
+import { resolveSuite, SUITE_ATTACKS, SUITE_NAMES } from '../../evaluate/suites.js';
 import type { Classifier } from '../../models/classifier.js';
 import { loadClassifier } from '../../models/node/load-classifier.js';
 import { bundledModelDir, resolveModelDir } from '../../models/node/package-root.js';
@@ -115,7 +115,7 @@ export function registerEvaluateCommand(program: Command, io: CliIo): void {
         opts.model === undefined ? bundledModelDir(DEFAULT_MODEL) : resolveModelDir(opts.model);
       const classifier = await loadClassifier(modelDir, opts.labels ? { labels: opts.labels } : undefined);
       try {
-        await evaluateCommand(classifier, modelDir, backend, suite, opts, io);
+        await evaluateCommand(classifier, modelDir, backend, suite.name, opts, io);
       } finally {
         classifier.dispose();
       }
@@ -126,7 +126,7 @@ async function evaluateCommand(
   classifier: Classifier,
   modelDir: string,
   backend: string,
-  suite: Suite,
+  suiteName: string,
   opts: EvaluateCliOptions,
   io: CliIo,
 ): Promise<void> {
@@ -157,7 +157,7 @@ async function evaluateCommand(
       labels,
       norm: opts.norm,
       eps: budgets.map((b) => b.value),
-      suite: suite.name,
+      suite: suiteName,
       eot: opts.eot,
       seed: opts.seed,
       batchSize: opts.batchSize,
@@ -185,7 +185,7 @@ async function evaluateCommand(
       },
       dataset: { name: dataName, split: opts.split },
       flags,
-      command: reproduceCommand(opts, dataName, budgets, suite.name, backend),
+      command: reproduceCommand(opts, dataName, budgets, suiteName, backend),
       started,
       seconds: (Date.now() - started.getTime()) / 1000,
     });
