@@ -4,4 +4,4 @@ export {
   BROWSER_BACKEND_ORDER,
   initBrowserBackend,
   type BrowserBackendOptions,
-} from './engine/browser-backend.js';
+} from './backend/browser-backend.js';

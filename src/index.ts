@@ -5,8 +5,8 @@
 export { AdvkitError, isUserError, type ErrorCode } from './errors.js';
 export { ADVKIT_VERSION } from './version.js';
 export { Rng } from './util/rng.js';
-export { BACKEND_NAMES, activateBackend, parseBackendName, type BackendName } from './engine/backend.js';
-export { registerWasmGradientKernels } from './engine/kernels/register-wasm-gradients.js';
+export { BACKEND_NAMES, activateBackend, parseBackendName, type BackendName } from './backend/backend.js';
+export { registerWasmGradientKernels } from './backend/kernels/register-wasm-gradients.js';
 export * from './data/index.js';
 export * from './models/index.js';
 export * from './train/index.js';

@@ -1,7 +1,7 @@
 /** advkit for Node: everything in the core plus files, downloads, on-disk checkpoints and the backend set-up. */
 export * from './index.js';
-export { initNodeBackend, type NodeBackendOptions } from './engine/node-backend.js';
-export { resolveThreadCount, wasmThreadCount } from './engine/wasm-threads-node.js';
+export { initNodeBackend, type NodeBackendOptions } from './backend/node-backend.js';
+export { resolveThreadCount, wasmThreadCount } from './backend/wasm-threads-node.js';
 export * from './data/node/index.js';
 export * from './models/node/index.js';
 export * from './train/node/file-checkpoint-store.js';

@@ -25,7 +25,7 @@ const threadCounts = option('threads', '1,2').split(',').map(Number);
 const torchScript = path.resolve(repo, '../shared/bench/torch_baseline.py');
 const MODELS = 'mnist_cnn,cifar_small_cnn';
 
-if (!fs.existsSync(path.join(repo, 'dist/engine/node-backend.js'))) {
+if (!fs.existsSync(path.join(repo, 'dist/backend/node-backend.js'))) {
   console.error('dist/ is missing: run `npm run build` first.');
   process.exit(1);
 }

@@ -5,10 +5,10 @@ import '@tensorflow/tfjs-layers';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { initNodeBackend } from '../../dist/engine/node-backend.js';
-import { wasmThreadCount } from '../../dist/engine/wasm-threads-node.js';
-import { registerWasmGradientKernels } from '../../dist/engine/kernels/register-wasm-gradients.js';
-import { registerSimdFilterGradient } from '../../dist/engine/simd/simd-filter-gradient-node.js';
+import { initNodeBackend } from '../../dist/backend/node-backend.js';
+import { wasmThreadCount } from '../../dist/backend/wasm-threads-node.js';
+import { registerWasmGradientKernels } from '../../dist/backend/kernels/register-wasm-gradients.js';
+import { registerSimdFilterGradient } from '../../dist/backend/simd/simd-filter-gradient-node.js';
 import { MODELS } from './models.mjs';
 
 const args = Object.fromEntries(

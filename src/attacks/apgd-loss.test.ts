@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import '../engine/backend.js';
+import '../backend/backend.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../util/rng.js';
 import { apgdObjective } from './apgd-loss.js';

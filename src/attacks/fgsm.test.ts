@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { initNodeBackend } from '../engine/node-backend.js';
+import { initNodeBackend } from '../backend/node-backend.js';
 import { createClassifier } from '../models/create-classifier.js';
 import { fgsm } from './fgsm.js';
 import { runAttack } from './run-attack.js';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AdvkitError } from '../errors.js';
-import { initNodeBackend } from '../engine/node-backend.js';
+import { initNodeBackend } from '../backend/node-backend.js';
 import { createClassifier, wrapLayersModel } from './create-classifier.js';
 
 function expectClose(a: tf.Tensor, b: tf.Tensor, tol = 1e-5): void {

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initNodeBackend } from '../engine/node-backend.js';
+import { initNodeBackend } from '../backend/node-backend.js';
 import { createClassifier } from './create-classifier.js';
 import { loadClassifierFromUrl } from './load-url.js';
 import { saveClassifier } from './node/save-classifier.js';

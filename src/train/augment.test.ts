@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initNodeBackend } from '../engine/node-backend.js';
+import { initNodeBackend } from '../backend/node-backend.js';
 import { Rng } from '../util/rng.js';
 import { randomCropFlip } from './augment.js';
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no gradient functions by itself; tfjs-layers' bundle does (the models always load it).
 import '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initNodeBackend } from '../engine/node-backend.js';
+import { initNodeBackend } from '../backend/node-backend.js';
 import { crossEntropyFromLogits } from './loss.js';
 
 beforeAll(async () => {

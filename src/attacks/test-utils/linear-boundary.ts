@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initNodeBackend } from '../../engine/node-backend.js';
+import { initNodeBackend } from '../../backend/node-backend.js';
 import type { Classifier } from '../../models/classifier.js';
 import { createClassifier } from '../../models/create-classifier.js';
 import { Rng } from '../../util/rng.js';

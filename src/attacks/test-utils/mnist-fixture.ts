@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { toTensors } from '../../data/dataset.js';
 import { loadDataset } from '../../data/node/load-dataset.js';
 import { realDataRoot } from '../../data/test-utils/real-data.js';
-import { initNodeBackend } from '../../engine/node-backend.js';
+import { initNodeBackend } from '../../backend/node-backend.js';
 import type { Classifier } from '../../models/classifier.js';
 import { loadClassifier } from '../../models/node/load-classifier.js';
 import { bundledModelDir } from '../../models/node/package-root.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ATTACKS, getAttack } from '../../attacks/registry.js';
 import type { AttackProgress } from '../../attacks/run-attack.js';
 import { NORMS, type Attack, type Norm } from '../../attacks/types.js';
-import { initNodeBackend } from '../../engine/node-backend.js';
+import { initNodeBackend } from '../../backend/node-backend.js';
 import { invalidArgument } from '../../errors.js';
 import type { Classifier } from '../../models/classifier.js';
 import { loadClassifier } from '../../models/node/load-classifier.js';

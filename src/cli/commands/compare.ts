@@ -8,7 +8,7 @@ import { toTensors, take, type ImageDataset } from '../../data/dataset.js';
 import { writeFileAtomic } from '../../data/node/atomic-write.js';
 import { loadDataset } from '../../data/node/load-dataset.js';
 import { subset } from '../../data/subset.js';
-import { initNodeBackend } from '../../engine/node-backend.js';
+import { initNodeBackend } from '../../backend/node-backend.js';
 import { invalidArgument } from '../../errors.js';
 import {
   compareRobustness,

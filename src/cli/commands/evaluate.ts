@@ -4,7 +4,7 @@ import path from 'node:path';
 import { NORMS, type Norm } from '../../attacks/types.js';
 import { toTensors } from '../../data/dataset.js';
 import { writeFileAtomic } from '../../data/node/atomic-write.js';
-import { initNodeBackend } from '../../engine/node-backend.js';
+import { initNodeBackend } from '../../backend/node-backend.js';
 import { invalidArgument } from '../../errors.js';
 import { buildReport } from '../../evaluate/build-report.js';
 import {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { ADVKIT_VERSION } from '../../version.js';
-import { initNodeBackend } from '../../engine/node-backend.js';
+import { initNodeBackend } from '../../backend/node-backend.js';
 import { resolveDataDir } from '../../node.js';
 import type { CliIo } from '../main.js';
 

@@ -13,7 +13,7 @@ import {
 import { take, toTensors } from '../../data/dataset.js';
 import { readImageFile, writePng } from '../../data/node/image-file.js';
 import { loadDataset } from '../../data/node/load-dataset.js';
-import { initNodeBackend } from '../../engine/node-backend.js';
+import { initNodeBackend } from '../../backend/node-backend.js';
 import { AdvkitError, invalidArgument } from '../../errors.js';
 import type { Classifier } from '../../models/classifier.js';
 import { loadClassifier } from '../../models/node/load-classifier.js';

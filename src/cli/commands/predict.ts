@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import { initNodeBackend } from '../../engine/node-backend.js';
+import { initNodeBackend } from '../../backend/node-backend.js';
 import { bundledModelDir, loadClassifier, readImageFile } from '../../node.js';
 import { toTensors } from '../../data/index.js';
 import type { Classifier } from '../../models/index.js';

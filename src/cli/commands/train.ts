@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { initNodeBackend } from '../../engine/node-backend.js';
+import { initNodeBackend } from '../../backend/node-backend.js';
 import { FileCheckpointStore, assertCanSaveClassifier, loadDataset, saveClassifier } from '../../node.js';
 import {
   ADVERSARIAL_METHODS,

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initNodeBackend } from '../../engine/node-backend.js';
+import { initNodeBackend } from '../../backend/node-backend.js';
 import { Classifier } from '../../models/classifier.js';
 import { loadClassifier } from '../../models/node/load-classifier.js';
 import { bundledModelDir } from '../../models/node/package-root.js';

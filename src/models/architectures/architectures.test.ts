@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AdvkitError } from '../../errors.js';
-import { initNodeBackend } from '../../engine/node-backend.js';
+import { initNodeBackend } from '../../backend/node-backend.js';
 import { ARCHITECTURES, buildArchitecture, type ArchitectureName } from './index.js';
 
 function trainableParams(model: tfl.LayersModel): number {

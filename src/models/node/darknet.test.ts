@@ -3,7 +3,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readImageFile } from '../../data/node/image-file.js';
-import { initNodeBackend } from '../../engine/node-backend.js';
+import { initNodeBackend } from '../../backend/node-backend.js';
 import type { Classifier } from '../classifier.js';
 import { parseClassIndex } from '../labels.js';
 import { dataDir, sharedModelsDir } from '../test-utils/paths.js';

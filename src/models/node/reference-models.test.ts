@@ -3,7 +3,7 @@ import { toTensors } from '../../data/dataset.js';
 import { describe, expect, it } from 'vitest';
 import { loadDataset } from '../../data/node/load-dataset.js';
 import { realDataRoot } from '../../data/test-utils/real-data.js';
-import { initNodeBackend } from '../../engine/node-backend.js';
+import { initNodeBackend } from '../../backend/node-backend.js';
 import { evaluateAccuracy } from '../../train/evaluate.js';
 import { loadClassifier } from './load-classifier.js';
 import { bundledModelDir } from './package-root.js';

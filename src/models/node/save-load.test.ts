@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdvkitError } from '../../errors.js';
-import { initNodeBackend } from '../../engine/node-backend.js';
+import { initNodeBackend } from '../../backend/node-backend.js';
 import { ADVKIT_VERSION } from '../../version.js';
 import type { Classifier } from '../classifier.js';
 import { createClassifier } from '../create-classifier.js';

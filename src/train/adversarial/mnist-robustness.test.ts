@@ -6,7 +6,7 @@ import { toTensors, type ImageDataset } from '../../data/dataset.js';
 import { loadDataset } from '../../data/node/load-dataset.js';
 import { subset } from '../../data/subset.js';
 import { realDataRoot } from '../../data/test-utils/real-data.js';
-import { initNodeBackend } from '../../engine/node-backend.js';
+import { initNodeBackend } from '../../backend/node-backend.js';
 import { createClassifier } from '../../models/create-classifier.js';
 import { train } from '../train.js';
 import type { AdversarialOptions } from './options.js';

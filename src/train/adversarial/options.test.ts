@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initNodeBackend } from '../../engine/node-backend.js';
+import { initNodeBackend } from '../../backend/node-backend.js';
 import type { Classifier } from '../../models/classifier.js';
 import { createClassifier } from '../../models/create-classifier.js';
 import { blobDataset } from '../test-utils/fixtures.js';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { toTensors } from '../../data/dataset.js';
-import { initNodeBackend } from '../../engine/node-backend.js';
+import { initNodeBackend } from '../../backend/node-backend.js';
 import { createClassifier } from '../../models/create-classifier.js';
 import { Rng } from '../../util/rng.js';
 import { crossEntropyFromLogits } from '../loss.js';

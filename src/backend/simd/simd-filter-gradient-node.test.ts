@@ -45,7 +45,7 @@ describe('SIMD filter gradient on threaded wasm', () => {
 // The built package, as a user runs it: the helper thread must not keep a finished process alive.
 const builtBackend = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
-  '../../../dist/engine/node-backend.js',
+  '../../../dist/backend/node-backend.js',
 );
 
 describe.skipIf(!fs.existsSync(builtBackend))('a Node process using the SIMD filter gradient', () => {

@@ -68,7 +68,7 @@ describe('wasm with two threads in Node', () => {
 // (emscripten's pthread workers would otherwise keep it alive). `npm test` builds dist first.
 const builtBackend = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
-  '../../dist/engine/node-backend.js',
+  '../../dist/backend/node-backend.js',
 );
 
 describe.skipIf(!fs.existsSync(builtBackend))('a Node process on threaded wasm', () => {
