@@ -105,6 +105,8 @@ describe('runAttack', () => {
       [{ goal: 'sideways' }, /goal must be/],
       [{ batchSize: 0 }, /batchSize must be an integer >= 1/],
       [{ eot: 0 }, /eot \(passes averaged per gradient\) must be an integer >= 1/],
+      [{ seed: 2 ** 53 }, /seed must be an integer from 0 to 9007199254740991/],
+      [{ seed: -1 }, /seed must be an integer from 0/],
       [{ x: tf.zeros([2, 28, 28, 3]) }, /x must have shape \[n, 28, 28, 1\]/],
       [{ x: tf.fill([12, 28, 28, 1], 255) }, /bounds are \[0, 1\]/],
     ];

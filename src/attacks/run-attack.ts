@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { invalidArgument } from '../errors.js';
 import type { Classifier } from '../models/classifier.js';
-import { Rng } from '../util/rng.js';
+import { checkSeed, Rng } from '../util/rng.js';
 import { parseParams, type Params, type Schema } from '../util/schema.js';
 import { BatchContext, goalMet, throwIfAborted } from './attack-context.js';
 import { distances, project, type Distances } from './norms.js';
@@ -131,7 +131,7 @@ export async function runAttack<S extends Schema>(
             targets: batchTargets,
             eps,
             norm,
-            rng: new Rng(seed ^ Math.imul(b + 1, 0x9e3779b1) ^ Math.imul(unit + 1, 0x85ebca6b)),
+            rng: new Rng((seed ^ Math.imul(b + 1, 0x9e3779b1) ^ Math.imul(unit + 1, 0x85ebca6b)) >>> 0),
             eot,
             signal: options.signal,
             onStep: (fraction) => report(b * runsPerBatch + unit + fraction),
@@ -279,7 +279,7 @@ function validate<S extends Schema>(
     throw invalidArgument(`batchSize must be an integer >= 1, got ${batchSize}.`);
   }
   const seed = o.seed ?? 0;
-  if (!Number.isInteger(seed)) throw invalidArgument(`seed must be an integer, got ${seed}.`);
+  checkSeed(seed);
   const eot = o.eot ?? 1;
   if (!Number.isInteger(eot) || eot < 1) {
     throw invalidArgument(`eot (passes averaged per gradient) must be an integer >= 1, got ${eot}.`);
@@ -363,7 +363,7 @@ async function resolveTargets(
   const k = classifier.numClasses;
   if (goal === 'untargeted') return null;
   if (goal === 'random') {
-    const rng = new Rng(seed ^ 0x5bd1e995);
+    const rng = new Rng((seed ^ 0x5bd1e995) >>> 0);
     return labels.map((y) => (y + 1 + rng.int(k - 1)) % k);
   }
   if (goal === 'least-likely') return predictClasses(classifier, x, { batchSize, which: 'min' });

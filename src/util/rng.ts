@@ -1,9 +1,22 @@
+import { invalidArgument } from '../errors.js';
+
 /**
  * Seeded pseudo-random numbers. Every random choice in advkit (shuffles, random starts, augmentation) draws
  * from an Rng made from a seed, so that the same seed gives the same result.
  *
  * The generator is sfc32 (Chris Doty-Humphrey's Small Fast Counting generator), seeded through splitmix32.
  */
+/** The largest seed: beyond it a JavaScript number cannot hold every integer, so two seeds would collide. */
+export const MAX_SEED = Number.MAX_SAFE_INTEGER;
+
+/** Returns `seed` when it is an integer from 0 to MAX_SEED; INVALID_ARGUMENT otherwise. */
+export function checkSeed(seed: number): number {
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    throw invalidArgument(`seed must be an integer from 0 to ${MAX_SEED}, got ${seed}.`);
+  }
+  return seed;
+}
+
 export class Rng {
   private a: number;
   private b: number;
@@ -11,7 +24,9 @@ export class Rng {
   private d: number;
 
   constructor(seed: number) {
-    let s = seed >>> 0;
+    let s = checkSeed(seed) >>> 0;
+    // Seeds of 2^32 and above differ from their low 32 bits only here; seeds below keep their old streams.
+    const high = Math.floor(seed / 4294967296);
     const next = (): number => {
       s = (s + 0x9e3779b9) >>> 0;
       let z = s;
@@ -23,6 +38,7 @@ export class Rng {
     this.b = next();
     this.c = next();
     this.d = next();
+    if (high !== 0) this.c = (this.c ^ Math.imul(high, 0x9e3779b1)) >>> 0;
     for (let i = 0; i < 12; i++) this.nextUint32();
   }
 
