@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { AdvkitError } from '../errors.js';
-import type { Classifier } from '../models/classifier.js';
+import { CountedModel, type GradientPass, type LogitsLoss } from '../models/counted-model.js';
+import type { Model } from '../models/model.js';
 import type { Rng } from '../util/rng.js';
 import type { AttackContext, Cost, Norm } from './types.js';
 
 export interface BatchSetup {
-  classifier: Classifier;
+  classifier: Model;
   x: tf.Tensor4D;
   labels: Int32Array;
   targets: Int32Array | null;
@@ -22,9 +23,12 @@ export interface BatchSetup {
 /** Yield to the event loop at most this often (ms): enough for Ctrl-C and progress, cheap per step. */
 const YIELD_INTERVAL_MS = 50;
 
-/** The runner's AttackContext for one batch: counts the cost of every model access. */
+/**
+ * The runner's AttackContext for one batch: model access goes through a CountedModel (which counts the cost and
+ * averages EOT passes); this adds the attack's side: the goal, progress and cancellation.
+ */
 export class BatchContext implements AttackContext {
-  readonly classifier: Classifier;
+  readonly classifier: Model;
   readonly x: tf.Tensor4D;
   readonly labels: Int32Array;
   readonly targets: Int32Array | null;
@@ -32,8 +36,7 @@ export class BatchContext implements AttackContext {
   readonly norm: Norm;
   readonly bounds: readonly [number, number];
   readonly rng: Rng;
-  readonly cost: Cost = { gradients: 0, queries: 0 };
-  private readonly eot: number;
+  private readonly counted: CountedModel;
   private readonly signal: AbortSignal | undefined;
   private readonly onStep: ((fraction: number) => void) | undefined;
   private lastYield = Date.now();
@@ -47,67 +50,21 @@ export class BatchContext implements AttackContext {
     this.norm = setup.norm;
     this.bounds = setup.classifier.bounds;
     this.rng = setup.rng;
-    this.eot = setup.eot ?? 1;
+    this.counted = new CountedModel(setup.classifier, { eot: setup.eot });
     this.signal = setup.signal;
     this.onStep = setup.onStep;
   }
 
+  get cost(): Cost {
+    return this.counted.cost;
+  }
+
   logits(x: tf.Tensor4D): tf.Tensor2D {
-    this.cost.queries += x.shape[0];
-    return this.classifier.logits(x);
+    return this.counted.logits(x);
   }
 
-  /**
-   * With eot > 1, the mean of eot passes (Athalye, Carlini & Wagner 2018, "Obfuscated Gradients Give a False
-   * Sense of Security", Expectation over Transformation): each pass draws the model's randomness anew, so the
-   * mean gradient estimates the gradient of the expected loss, as AutoAttack's eot_iter does.
-   */
-  gradient(
-    x: tf.Tensor4D,
-    loss: (logits: tf.Tensor2D) => tf.Tensor1D,
-  ): { logits: tf.Tensor2D; loss: tf.Tensor1D; grad: tf.Tensor4D } {
-    if (this.eot === 1) return this.singleGradient(x, loss);
-    let sum = this.singleGradient(x, loss);
-    for (let s = 1; s < this.eot; s++) {
-      const next = this.singleGradient(x, loss);
-      const added = {
-        logits: tf.add(sum.logits, next.logits) as tf.Tensor2D,
-        loss: tf.add(sum.loss, next.loss) as tf.Tensor1D,
-        grad: tf.add(sum.grad, next.grad) as tf.Tensor4D,
-      };
-      disposeAll(sum);
-      disposeAll(next);
-      sum = added;
-    }
-    const mean = tf.tidy(() => ({
-      logits: tf.div(sum.logits, this.eot) as tf.Tensor2D,
-      loss: tf.div(sum.loss, this.eot) as tf.Tensor1D,
-      grad: tf.div(sum.grad, this.eot) as tf.Tensor4D,
-    }));
-    disposeAll(sum);
-    return mean;
-  }
-
-  private singleGradient(
-    x: tf.Tensor4D,
-    loss: (logits: tf.Tensor2D) => tf.Tensor1D,
-  ): { logits: tf.Tensor2D; loss: tf.Tensor1D; grad: tf.Tensor4D } {
-    this.cost.gradients += x.shape[0];
-    this.cost.queries += x.shape[0];
-    let logits: tf.Tensor2D | undefined;
-    let values: tf.Tensor1D | undefined;
-    const grad = tf.grad((input: tf.Tensor) => {
-      const z = this.classifier.logits(tf.reshape<tf.Rank.R4>(input, x.shape));
-      const l = loss(z);
-      // Kept out of the gradient's scope so that the caller gets the forward results without a second pass.
-      logits = tf.keep(z);
-      values = tf.keep(l);
-      return tf.sum(l);
-    })(x);
-    if (logits === undefined || values === undefined) {
-      throw new AdvkitError('INTERNAL', 'The gradient function did not run its forward pass.');
-    }
-    return { logits, loss: values, grad: grad as tf.Tensor4D };
+  gradient(x: tf.Tensor4D, loss: LogitsLoss): GradientPass {
+    return this.counted.gradient(x, loss);
   }
 
   isAdversarial(logits: tf.Tensor2D, rows: Int32Array): Uint8Array {
@@ -126,12 +83,6 @@ export class BatchContext implements AttackContext {
     }
     throwIfAborted(this.signal);
   }
-}
-
-function disposeAll(pass: { logits: tf.Tensor; loss: tf.Tensor; grad: tf.Tensor }): void {
-  pass.logits.dispose();
-  pass.loss.dispose();
-  pass.grad.dispose();
 }
 
 /** For predictions of the examples `rows`: untargeted, prediction != label; targeted, prediction == target. */

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { Classifier } from '../models/classifier.js';
+import type { GradientPass, LogitsLoss } from '../models/counted-model.js';
+import type { Model } from '../models/model.js';
 import type { Rng } from '../util/rng.js';
 import type { Params, Schema } from '../util/schema.js';
 
@@ -16,11 +17,8 @@ export const NORMS: readonly Norm[] = ['linf', 'l2', 'l1'];
  */
 export type Goal = 'untargeted' | 'least-likely' | 'random' | { target: number | ArrayLike<number> };
 
-/** Work done: gradient evaluations and forward queries, counted per example. */
-export interface Cost {
-  gradients: number;
-  queries: number;
-}
+/** Work done: gradient evaluations and forward queries, counted per example (models/counted-model.ts). */
+export type { Cost } from '../models/counted-model.js';
 
 /**
  * 'fixed': the attack needs a budget eps and searches inside it (FGSM, PGD, Square).
@@ -34,7 +32,8 @@ export type BudgetKind = 'fixed' | 'minimal';
  * logits() and gradient(), which count the cost; they never project or score their result: the runner does.
  */
 export interface AttackContext {
-  readonly classifier: Classifier;
+  /** The model under attack (reach it through logits() and gradient(), which count the cost). */
+  readonly classifier: Model;
   /** The clean inputs (owned by the runner; do not dispose). */
   readonly x: tf.Tensor4D;
   /** True labels. */
@@ -53,10 +52,7 @@ export interface AttackContext {
    * row and EOT sample). With EOT (Expectation over Transformation) all three are means over the samples.
    * The caller disposes the three tensors.
    */
-  gradient(
-    x: tf.Tensor4D,
-    loss: (logits: tf.Tensor2D) => tf.Tensor1D,
-  ): { logits: tf.Tensor2D; loss: tf.Tensor1D; grad: tf.Tensor4D };
+  gradient(x: tf.Tensor4D, loss: LogitsLoss): GradientPass;
   /** Per row of `logits`: does it meet the goal for the examples `rows` (indices into this batch)? */
   isAdversarial(logits: tf.Tensor2D, rows: Int32Array): Uint8Array;
   /** Lets the event loop run, reports progress within this batch, and throws ABORTED when cancelled. */

@@ -3,6 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { GraphModel } from '@tensorflow/tfjs-converter';
 import { AdvkitError, invalidArgument } from '../errors.js';
 import type { ClassifierMetadata } from './metadata.js';
+import type { Model } from './model.js';
 import { applyPreprocessing, validatePreprocessing, type Preprocessing } from './preprocessing.js';
 
 /** The network inside a Classifier: maps a preprocessed NHWC batch to logits. */
@@ -21,7 +22,7 @@ export interface ClassifierOptions {
  * (scale, per-channel mean/std) runs inside logits(), so attack budgets and clipping are always in pixel
  * space (as in Foolbox's `bounds` + `preprocessing` model wrapper). Outputs are logits, never probabilities.
  */
-export class Classifier {
+export class Classifier implements Model {
   readonly net: ClassifierNet;
   readonly inputShape: [number, number, number];
   readonly bounds: [number, number];

@@ -1,5 +1,14 @@
 /** Browser-safe models API: the Classifier wrapper, architectures, metadata, labels and URL loading. */
 export { Classifier, type ClassifierNet, type ClassifierOptions } from './classifier.js';
+export type { Model } from './model.js';
+export {
+  CountedModel,
+  disposePass,
+  type CountedModelOptions,
+  type Cost,
+  type GradientPass,
+  type LogitsLoss,
+} from './counted-model.js';
 export {
   ARCHITECTURES,
   buildArchitecture,

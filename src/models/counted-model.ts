@@ -1,0 +1,105 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { AdvkitError, invalidArgument } from '../errors.js';
+import type { Model } from './model.js';
+
+/** Work done on a model: gradient evaluations and forward queries, counted per example. */
+export interface Cost {
+  gradients: number;
+  queries: number;
+}
+
+/** One forward and backward pass: the logits, the per-example loss and its input gradient (caller disposes). */
+export interface GradientPass {
+  logits: tf.Tensor2D;
+  loss: tf.Tensor1D;
+  grad: tf.Tensor4D;
+}
+
+/** A per-example objective on a batch's logits (one value per row). */
+export type LogitsLoss = (logits: tf.Tensor2D) => tf.Tensor1D;
+
+export interface CountedModelOptions {
+  /** Forward/backward passes averaged per gradient (EOT); 1 (the default) for deterministic models. */
+  eot?: number;
+}
+
+/**
+ * Counted access to a model, for anything that queries it (attacks, explanations): every forward pass and every
+ * gradient is added to `cost`, and a gradient comes with the logits and the loss of its own forward pass, so the
+ * caller needs no second pass.
+ */
+export class CountedModel {
+  readonly model: Model;
+  readonly cost: Cost = { gradients: 0, queries: 0 };
+  readonly eot: number;
+
+  constructor(model: Model, options: CountedModelOptions = {}) {
+    const eot = options.eot ?? 1;
+    if (!Number.isInteger(eot) || eot < 1) {
+      throw invalidArgument(`eot (passes averaged per gradient) must be an integer >= 1, got ${eot}.`);
+    }
+    this.model = model;
+    this.eot = eot;
+  }
+
+  /** Logits of a batch (counts x.shape[0] queries). */
+  logits(x: tf.Tensor4D): tf.Tensor2D {
+    this.cost.queries += x.shape[0];
+    return this.model.logits(x);
+  }
+
+  /**
+   * Logits, per-example loss and the gradient of the summed loss with respect to x (counts one gradient and one
+   * query per row and pass). With eot > 1, the means of eot passes (Athalye, Carlini & Wagner 2018, "Obfuscated
+   * Gradients Give a False Sense of Security", Expectation over Transformation): each pass draws the model's
+   * randomness anew, so the mean gradient estimates the gradient of the expected loss, as AutoAttack's eot_iter
+   * does.
+   */
+  gradient(x: tf.Tensor4D, loss: LogitsLoss): GradientPass {
+    if (this.eot === 1) return this.singleGradient(x, loss);
+    let sum = this.singleGradient(x, loss);
+    for (let s = 1; s < this.eot; s++) {
+      const next = this.singleGradient(x, loss);
+      const added = tf.tidy(() => ({
+        logits: tf.add<tf.Tensor2D>(sum.logits, next.logits),
+        loss: tf.add<tf.Tensor1D>(sum.loss, next.loss),
+        grad: tf.add<tf.Tensor4D>(sum.grad, next.grad),
+      }));
+      disposePass(sum);
+      disposePass(next);
+      sum = added;
+    }
+    const mean = tf.tidy(() => ({
+      logits: tf.div<tf.Tensor2D>(sum.logits, this.eot),
+      loss: tf.div<tf.Tensor1D>(sum.loss, this.eot),
+      grad: tf.div<tf.Tensor4D>(sum.grad, this.eot),
+    }));
+    disposePass(sum);
+    return mean;
+  }
+
+  private singleGradient(x: tf.Tensor4D, loss: LogitsLoss): GradientPass {
+    this.cost.gradients += x.shape[0];
+    this.cost.queries += x.shape[0];
+    let logits: tf.Tensor2D | undefined;
+    let values: tf.Tensor1D | undefined;
+    const grad = tf.grad((input: tf.Tensor) => {
+      const z = this.model.logits(tf.reshape<tf.Rank.R4>(input, x.shape));
+      const l = loss(z);
+      // Kept out of the gradient's scope so that the caller gets the forward results without a second pass.
+      logits = tf.keep(z);
+      values = tf.keep(l);
+      return tf.sum(l);
+    })(x);
+    if (logits === undefined || values === undefined) {
+      throw new AdvkitError('INTERNAL', 'The gradient function did not run its forward pass.');
+    }
+    // tf.grad returns a tensor of x's shape.
+    return { logits, loss: values, grad: grad as tf.Tensor4D };
+  }
+}
+
+/** Disposes the three tensors of a pass. */
+export function disposePass(pass: GradientPass): void {
+  tf.dispose([pass.logits, pass.loss, pass.grad]);
+}
