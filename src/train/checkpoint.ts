@@ -1,6 +1,6 @@
 import { AdvkitError } from '../errors.js';
 import type { GuardState } from './adversarial/guard.js';
-import type { OptimizerState } from './optimizers.js';
+import type { OptimizerState } from '../optim/optimizers.js';
 import type { ResolvedTrainOptions } from './options.js';
 
 /**

@@ -40,7 +40,7 @@ export {
   type OptimizerState,
   type SgdOptions,
   type WeightDecayMode,
-} from './optimizers.js';
+} from '../optim/optimizers.js';
 export { resolveTrainOptions, type ResolvedTrainOptions, type TrainOptions } from './options.js';
 export {
   learningRateAt,

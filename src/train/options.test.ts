@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AugmentName } from './augment.js';
-import type { OptimizerName } from './optimizers.js';
+import type { OptimizerName } from '../optim/optimizers.js';
 import type { ScheduleName } from './schedules.js';
 import { resolveTrainOptions, scheduleConfig, type TrainOptions } from './options.js';
 

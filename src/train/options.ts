@@ -10,7 +10,7 @@ import {
   type OptimizerConfig,
   type OptimizerName,
   type WeightDecayMode,
-} from './optimizers.js';
+} from '../optim/optimizers.js';
 import { SCHEDULE_NAMES, type ScheduleConfig, type ScheduleName } from './schedules.js';
 
 /**

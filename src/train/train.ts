@@ -32,7 +32,7 @@ import {
 import { assertDataFitsClassifier, evaluateAccuracy } from './evaluate.js';
 import { crossEntropyFromLogits } from './loss.js';
 import { allModelVariables, readWeights, writeWeights } from './model-weights.js';
-import { createOptimizer, type Optimizer } from './optimizers.js';
+import { createOptimizer, type Optimizer } from '../optim/optimizers.js';
 import {
   optimizerConfig,
   resolveTrainOptions,

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { invalidArgument } from '../../errors.js';
 import type { Classifier } from '../../models/classifier.js';
-import { OPTIMIZER_NAMES, type OptimizerName } from '../../train/optimizers.js';
+import { OPTIMIZER_NAMES, type OptimizerName } from '../../optim/optimizers.js';
 import { checkShape } from './apply-patch.js';
 import { checkRange, type PatchShape } from './placement.js';
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Classifier } from '../../models/classifier.js';
-import { createOptimizer } from '../../train/optimizers.js';
+import { createOptimizer } from '../../optim/optimizers.js';
 import { Rng } from '../../util/rng.js';
 import { throwIfAborted } from '../attack-context.js';
 import type { Cost } from '../types.js';
