@@ -20,6 +20,20 @@ export interface ImageDataset {
   classNames: string[];
   /** Facts a user must know about this data, e.g. that a test split is partial or that it is a subset. */
   notes?: string[];
+  /** Set when the images are the sample bundled with advkit because the dataset's files were found nowhere. */
+  sample?: DatasetSample;
+}
+
+/** What a bundled sample holds, and how to get the full split instead. */
+export interface DatasetSample {
+  /** Images in the sample as loaded. */
+  count: number;
+  /** Images in the full split. */
+  fullCount: number;
+  /** For outputs, e.g. 'the first 1,000 of the 10,000 MNIST test images'. */
+  description: string;
+  /** How to get the full files, for errors: where to put them and where to download them. */
+  provide: string;
 }
 
 /** Bytes per image. */

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { AdvkitError } from '../../errors.js';
 import { checkPartialTestLabels, CIFAR_SIDE, parseCifarBatch } from '../cifar.js';
 import { CIFAR10_CLASSES } from '../class-names.js';
-import type { ImageDataset } from '../dataset.js';
+import type { DatasetSample, ImageDataset } from '../dataset.js';
+import { bundledSample, describeSample, sampleNote } from './bundled-samples.js';
 import { downloadFile } from './download.js';
 import type { Layout } from './locate.js';
 import { locateDataset } from './locate-dataset.js';
@@ -45,6 +46,7 @@ function dataset(
   pixels: Uint8Array,
   labels: Int32Array,
   notes?: string[],
+  sample?: DatasetSample,
 ): ImageDataset {
   return {
     name: 'cifar10',
@@ -57,6 +59,7 @@ function dataset(
     labels,
     classNames: [...CIFAR10_CLASSES],
     ...(notes ? { notes } : {}),
+    ...(sample ? { sample } : {}),
   };
 }
 
@@ -105,20 +108,31 @@ async function loadPartialTest(batchFile: string, labelsFile: string): Promise<I
 
 /**
  * CIFAR-10 from its binary batches (gzipped or raw): 32x32x3. The test split may be partial (first N images plus
- * the labels file), in which case `count` is N and `notes` says so.
+ * the labels file), in which case `count` is N and `notes` says so; with no test files anywhere, the bundled sample
+ * (the first 200 test images) is returned, with `sample` and a note saying so.
  */
 export async function loadCifar10(opts: Cifar10Options): Promise<ImageDataset> {
+  const train = opts.split === 'train';
   const located = await locateDataset({
     title: `CIFAR-10 ${opts.split} split`,
     dirName: 'cifar10',
     subdirs: [CIFAR10_ARCHIVE_DIR],
-    layouts: opts.split === 'train' ? [TRAIN_LAYOUT] : TEST_LAYOUTS,
+    layouts: train ? [TRAIN_LAYOUT] : TEST_LAYOUTS,
     dir: opts.dir,
     download: opts.download,
+    sample: train ? undefined : bundledSample('cifar10'),
+    hint: train
+      ? 'advkit bundles a sample of the CIFAR-10 test split only; the train split needs the full files.'
+      : undefined,
     urls: [CIFAR10_ARCHIVE.url],
     fetchInto: (datasetDir) => fetchCifar10(datasetDir, opts),
   });
-  if (opts.split === 'train') return loadTrain(located.files);
+  if (train) return loadTrain(located.files);
+  if (located.sample !== undefined) {
+    const batch = parseCifarBatch(await readDataFile(located.files[0]), located.files[0]);
+    const sample = describeSample(located.sample.source, batch.count, located.sample.provide);
+    return dataset('test', batch.count, batch.pixels, batch.labels, [sampleNote(sample)], sample);
+  }
   if (located.layout.partial) return loadPartialTest(located.files[0], located.files[1]);
   const batch = parseCifarBatch(await readDataFile(located.files[0]), located.files[0]);
   checkCount(batch.count, located.files[0]);

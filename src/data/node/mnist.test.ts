@@ -89,7 +89,7 @@ describe('loadMnist errors', () => {
     const cache = scratchDir();
     const explicit = scratchDir();
     const err = await withDataEnv({ advkitData: path.join(explicit, 'env'), cacheHome: cache }, () =>
-      caughtAdvkitError(loadMnist({ split: 'test', dir: explicit, fetch: offline })),
+      caughtAdvkitError(loadMnist({ split: 'test', dir: explicit, download: true, fetch: offline })),
     );
     expect(err.code).toBe('NETWORK');
     for (const place of [
@@ -117,11 +117,11 @@ describe('loadMnist errors', () => {
 });
 
 describe('loadMnist downloads', () => {
-  it('downloads into the user cache, checks the checksums, then loads', async () => {
+  it('downloads into the user cache (asked explicitly: else the bundled sample), checks the checksums', async () => {
     const cache = scratchDir();
     const fetch = fakeFetch(mnistDir);
     const ds = await withDataEnv({ cacheHome: cache }, () =>
-      loadMnist({ split: 'test', dir: scratchDir(), fetch }),
+      loadMnist({ split: 'test', dir: scratchDir(), download: true, fetch }),
     );
     expect(ds.count).toBe(10000);
     expect(fetch.urls).toEqual([
@@ -145,7 +145,7 @@ describe('loadMnist downloads', () => {
       return copy;
     });
     const err = await withDataEnv({ cacheHome: cache }, () =>
-      caughtAdvkitError(loadMnist({ split: 'test', dir: scratchDir(), fetch })),
+      caughtAdvkitError(loadMnist({ split: 'test', dir: scratchDir(), download: true, fetch })),
     );
     expect(err.code).toBe('CORRUPT_DATA');
     expect(err.message).toMatch(/md5 .* expected 9fb629c4189551a2d022fa330f9573f3/);

@@ -17,11 +17,11 @@ export function tempDir(prefix = 'advkit-data-'): { dir: string; remove: () => v
 }
 
 /**
- * Runs the test body with ADVKIT_DATA and the cache dir pointed at the given places (undefined unsets ADVKIT_DATA),
- * restoring the environment afterwards.
+ * Runs the test body with ADVKIT_DATA and the cache dir pointed at the given places (undefined unsets ADVKIT_DATA)
+ * and ADVKIT_OFFLINE=1 if `offline`, restoring the environment afterwards.
  */
 export async function withDataEnv<T>(
-  env: { advkitData?: string; cacheHome: string },
+  env: { advkitData?: string; cacheHome: string; offline?: boolean },
   body: () => Promise<T>,
 ): Promise<T> {
   const saved = {
@@ -37,7 +37,7 @@ export async function withDataEnv<T>(
   set('ADVKIT_DATA', env.advkitData);
   set('XDG_CACHE_HOME', env.cacheHome);
   set('LOCALAPPDATA', env.cacheHome);
-  set('ADVKIT_OFFLINE', undefined);
+  set('ADVKIT_OFFLINE', env.offline ? '1' : undefined);
   try {
     return await body();
   } finally {
