@@ -4,7 +4,7 @@ import { runAttack, type AttackProgress } from '../attacks/run-attack.js';
 import type { Attack, Norm } from '../attacks/types.js';
 import { invalidArgument } from '../errors.js';
 import type { Classifier } from '../models/classifier.js';
-import type { Schema } from '../util/schema.js';
+import { fieldDefault, type Schema } from '../util/schema.js';
 
 /** A model to compare, under the name the table shows. */
 export interface ComparedModel {
@@ -248,6 +248,6 @@ function resolveAttacks(list: readonly (string | CompareAttackSpec)[], norm: Nor
 function defaultLabel(attack: Attack<Schema>, params: Readonly<Record<string, unknown>> | undefined): string {
   const field = attack.schema.steps;
   const given = params?.steps;
-  const steps = typeof given === 'number' ? given : field?.default;
+  const steps = typeof given === 'number' ? given : field === undefined ? undefined : fieldDefault(field);
   return attack.name.toUpperCase() + (typeof steps === 'number' ? `-${steps}` : '');
 }

@@ -1,0 +1,143 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { take, type ImageDataset } from '../data/dataset.js';
+import { loadDataset } from '../data/node/load-dataset.js';
+import { readImageFile } from '../data/node/image-file.js';
+import { subset } from '../data/subset.js';
+import { invalidArgument } from '../errors.js';
+import type { Classifier } from '../models/classifier.js';
+import { assertDataFitsClassifier } from '../train/evaluate.js';
+import { Rng } from '../util/rng.js';
+
+/**
+ * The one place where data becomes a model's inputs. Pixels are bytes 0..255; a model's inputs live in its
+ * bounds, so byte 0 maps to the lower bound and 255 to the upper one ([0, 1], [-1, 1] and [0, 255] models all
+ * get the image they were trained on), at the model's input size and in its class order.
+ */
+export function pixelsToInputs(
+  pixels: Uint8Array,
+  shape: readonly [number, number, number, number],
+  bounds: readonly [number, number],
+): tf.Tensor4D {
+  const [lo, hi] = bounds;
+  const scale = (hi - lo) / 255;
+  const values = new Float32Array(pixels.length);
+  for (let i = 0; i < values.length; i++) values[i] = lo + pixels[i] * scale;
+  return tf.tensor4d(values, [...shape], 'float32');
+}
+
+/** Where a task's data comes from, as its spec says. */
+export interface DataRequest {
+  /** Dataset name or image folder; default: the one the model was trained on (MNIST when it does not say). */
+  data?: string;
+  split: 'train' | 'test';
+  dataDir?: string;
+  labelMap?: string;
+  n: number;
+  /** Draw the sample at random with this seed; default: the first n. */
+  seed?: number;
+}
+
+/** What outputs say about the data: its name, split, and whether it is the bundled sample. */
+export interface DataInfo {
+  name: string;
+  split: string;
+  /** Images used. */
+  n: number;
+  /** Set when the data is the sample bundled with advkit rather than the full files. */
+  sample?: { count: number; fullCount: number; description: string };
+  notes: string[];
+}
+
+export interface ModelSample {
+  /** The images in the model's input space; the caller disposes it. */
+  x: tf.Tensor4D;
+  labels: Int32Array;
+  /** Positions of the images in the split (within the model's classes when it has fewer). */
+  indices: Int32Array;
+  /** 'mnist/test#17' per image. */
+  sources: string[];
+  info: DataInfo;
+}
+
+/**
+ * A sample of a dataset for `model`: image folders decoded at its input size (the built-in datasets have their
+ * own), narrowed to its classes, checked against it, the first n or a seeded random n. Asking for more images
+ * than the data holds takes them all and says so in a note; asking for more than the bundled sample holds is an
+ * error that says how to get the full files.
+ */
+export async function loadModelSample(model: Classifier, req: DataRequest): Promise<ModelSample> {
+  const [height, width, channels] = model.inputShape;
+  const name = req.data ?? model.metadata.dataset ?? 'mnist';
+  const ds = await loadDataset(name, {
+    split: req.split,
+    dir: req.dataDir,
+    imageSize: [height, width],
+    channels: channels === 1 ? 1 : 3,
+    ...(req.labelMap !== undefined ? { labelMap: req.labelMap } : {}),
+  });
+  const narrowed = toModelClasses(ds, model.classNames);
+  assertDataFitsClassifier(model, narrowed);
+  const notes = [...(narrowed.notes ?? [])];
+  const sample = sampleInfo(narrowed);
+  if (req.n > narrowed.count) {
+    if (sample !== undefined) {
+      throw invalidArgument(
+        `Asked for ${req.n} images but only the bundled sample of ${name} was found (${sample.description}). ` +
+          `For more, put the full ${name} files in <dir>/${name}/ and set ADVKIT_DATA=<dir> or pass --data-dir <dir>.`,
+      );
+    }
+    notes.push(
+      `asked for ${req.n} images; ${name}/${req.split} holds ${narrowed.count}, so all ${narrowed.count} are used`,
+    );
+  }
+  const n = Math.min(req.n, narrowed.count);
+  const indices =
+    req.seed === undefined
+      ? Int32Array.from({ length: n }, (_, i) => i)
+      : new Rng(req.seed).permutation(narrowed.count).slice(0, n);
+  const picked = take(narrowed, indices);
+  const x = pixelsToInputs(picked.pixels, [n, picked.height, picked.width, picked.channels], model.bounds);
+  return {
+    x,
+    labels: Int32Array.from(picked.labels),
+    indices,
+    sources: Array.from(indices, (i) => `${narrowed.name}/${narrowed.split}#${i}`),
+    info: { name, split: req.split, n, ...(sample !== undefined ? { sample } : {}), notes },
+  };
+}
+
+function sampleInfo(ds: ImageDataset): DataInfo['sample'] {
+  const s: unknown = Reflect.get(ds, 'sample');
+  if (typeof s !== 'object' || s === null) return undefined;
+  const count: unknown = Reflect.get(s, 'count');
+  const fullCount: unknown = Reflect.get(s, 'fullCount');
+  const description: unknown = Reflect.get(s, 'description');
+  return typeof count === 'number' && typeof fullCount === 'number' && typeof description === 'string'
+    ? { count, fullCount, description }
+    : undefined;
+}
+
+/**
+ * A model trained on some of a dataset's classes (e.g. CIFAR-10 airplane vs cat) gets the images of those
+ * classes, labelled in the model's order; other datasets are returned as they are.
+ */
+function toModelClasses(ds: ImageDataset, classNames: readonly string[]): ImageDataset {
+  const same =
+    ds.classNames.length === classNames.length && ds.classNames.every((c, i) => c === classNames[i]);
+  const within = classNames.every((c) => ds.classNames.includes(c));
+  return same || !within || classNames.length >= ds.classNames.length
+    ? ds
+    : subset(ds, { classes: [...classNames], relabel: true });
+}
+
+/** Image files decoded at the model's input size, in its input space; the caller disposes x. */
+export async function loadImageInputs(model: Classifier, files: readonly string[]): Promise<tf.Tensor4D> {
+  const [height, width, channels] = model.inputShape;
+  const size = height * width * channels;
+  const pixels = new Uint8Array(files.length * size);
+  for (let i = 0; i < files.length; i++) {
+    const img = await readImageFile(files[i], { size: [height, width], channels: channels === 1 ? 1 : 3 });
+    pixels.set(img.pixels, i * size);
+  }
+  return pixelsToInputs(pixels, [files.length, height, width, channels], model.bounds);
+}
