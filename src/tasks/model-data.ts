@@ -3,7 +3,7 @@ import { take, type ImageDataset } from '../data/dataset.js';
 import { loadDataset } from '../data/node/load-dataset.js';
 import { readImageFile } from '../data/node/image-file.js';
 import { subset } from '../data/subset.js';
-import { invalidArgument } from '../errors.js';
+import { assertSampleHolds } from '../data/sample-guard.js';
 import type { Classifier } from '../models/classifier.js';
 import { assertDataFitsClassifier } from '../train/evaluate.js';
 import { Rng } from '../util/rng.js';
@@ -79,13 +79,8 @@ export async function loadModelSample(model: Classifier, req: DataRequest): Prom
   assertDataFitsClassifier(model, narrowed);
   const notes = [...(narrowed.notes ?? [])];
   const sample = sampleInfo(narrowed);
+  assertSampleHolds(narrowed, req.n, `--n ${req.n}`);
   if (req.n > narrowed.count) {
-    if (sample !== undefined) {
-      throw invalidArgument(
-        `Asked for ${req.n} images but only the bundled sample of ${name} was found (${sample.description}). ` +
-          `For more, put the full ${name} files in <dir>/${name}/ and set ADVKIT_DATA=<dir> or pass --data-dir <dir>.`,
-      );
-    }
     notes.push(
       `asked for ${req.n} images; ${name}/${req.split} holds ${narrowed.count}, so all ${narrowed.count} are used`,
     );
@@ -107,14 +102,9 @@ export async function loadModelSample(model: Classifier, req: DataRequest): Prom
 }
 
 function sampleInfo(ds: ImageDataset): DataInfo['sample'] {
-  const s: unknown = Reflect.get(ds, 'sample');
-  if (typeof s !== 'object' || s === null) return undefined;
-  const count: unknown = Reflect.get(s, 'count');
-  const fullCount: unknown = Reflect.get(s, 'fullCount');
-  const description: unknown = Reflect.get(s, 'description');
-  return typeof count === 'number' && typeof fullCount === 'number' && typeof description === 'string'
-    ? { count, fullCount, description }
-    : undefined;
+  if (ds.sample === undefined) return undefined;
+  const { count, fullCount, description } = ds.sample;
+  return { count, fullCount, description };
 }
 
 /**
