@@ -32,6 +32,7 @@ export class Classifier implements Model {
   metadata: ClassifierMetadata;
   private readonly graphOutputNode: string | undefined;
   private disposed = false;
+  private logitsChecked = false;
 
   constructor(net: ClassifierNet, metadata: ClassifierMetadata, options: ClassifierOptions = {}) {
     const [h, w, c] = metadata.inputShape;
@@ -75,7 +76,9 @@ export class Classifier implements Model {
           `The network returned shape [${out.shape.join(', ')}], expected [${x.shape[0]}, ${this.numClasses}] logits.`,
         );
       }
-      return tf.reshape(out, [x.shape[0], this.numClasses]);
+      const logits: tf.Tensor2D = tf.reshape(out, [x.shape[0], this.numClasses]);
+      if (!this.logitsChecked) this.checkFirstLogits(x, logits);
+      return logits;
     });
   }
 
@@ -116,6 +119,26 @@ export class Classifier implements Model {
       throw new AdvkitError('UNSUPPORTED', 'The layers model must have exactly one output tensor (the logits).');
     }
     return out;
+  }
+
+  /**
+   * A network with NaN or Infinity in its weights outputs them for every input, and every accuracy computed
+   * from it is meaningless: the first batch's logits are read once (a synchronous read that adds no tensor, so
+   * it is safe inside tf.tidy and tf.grad), and later passes pay nothing.
+   */
+  private checkFirstLogits(x: tf.Tensor4D, logits: tf.Tensor2D): void {
+    const bad = logits.dataSync().find((v) => !Number.isFinite(v));
+    if (bad === undefined) {
+      this.logitsChecked = true;
+      return;
+    }
+    // NaN pixels give NaN logits whatever the weights: the model is judged on a finite batch only.
+    if (!x.dataSync().every((v) => Number.isFinite(v))) return;
+    throw new AdvkitError(
+      'CORRUPT_DATA',
+      `The model's logits contain ${Number.isNaN(bad) ? 'NaN' : 'Infinity'} for a finite input batch: its weights ` +
+        'are corrupt or its training diverged. Re-export or retrain the model.',
+    );
   }
 
   private checkInput(x: tf.Tensor): void {

@@ -4,6 +4,7 @@ import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import { AdvkitError, invalidArgument } from '../errors.js';
 import { ADVKIT_VERSION } from '../version.js';
 import { Classifier, type ClassifierNet } from './classifier.js';
+import { checkFiniteWeights } from './finite-weights.js';
 import { ADVKIT_MODEL_FORMAT, type ClassifierMetadata } from './metadata.js';
 import type { Preprocessing } from './preprocessing.js';
 import { findGraphSoftmax, stripLayersSoftmax } from './softmax.js';
@@ -13,6 +14,8 @@ export interface ClassifierSource {
   artifacts: tf.io.ModelArtifacts;
   /** Parsed advkit.json, when the model has one. */
   metadata?: ClassifierMetadata;
+  /** Where metadata came from, for error messages; default 'advkit.json'. */
+  metadataSource?: string;
   classNames?: string[];
   /** Where classNames came from, for error messages. */
   classNamesSource?: string;
@@ -67,6 +70,37 @@ async function buildNet(artifacts: tf.io.ModelArtifacts, source: string): Promis
   }
 }
 
+/** The input size the network declares, [height, width, channels]; null where a dimension is free. */
+function declaredInputDims(net: ClassifierNet): (number | null)[] | undefined {
+  const dims = net.inputs[0]?.shape?.slice(1);
+  return dims?.map((d) => (typeof d === 'number' && d > 0 ? d : null));
+}
+
+/**
+ * The input shape advkit.json or the caller gives must be one the network accepts: a mismatch would otherwise
+ * surface as a tfjs shape error deep inside the first forward pass.
+ */
+function checkInputShape(net: ClassifierNet, inputShape: [number, number, number], src: ClassifierSource): void {
+  const declared = declaredInputDims(net);
+  if (net.inputs.length !== 1 || declared === undefined) return;
+  const fits = declared.length === 3 && declared.every((d, i) => d === null || d === inputShape[i]);
+  if (fits) return;
+  const network = `[${declared.map((d) => d ?? '?').join(', ')}]`;
+  const given = `[${inputShape.join(', ')}]`;
+  if (src.inputShape !== undefined) {
+    throw invalidArgument(
+      `inputShape ${given} does not fit the model ${src.source}, whose input is ${network} (height, width, channels).`,
+    );
+  }
+  const file = src.metadataSource ?? 'advkit.json';
+  throw new AdvkitError(
+    'CORRUPT_DATA',
+    `${file} gives inputShape ${given} but the model ${src.source} takes inputs of ${network}: the two files ` +
+      `do not belong together; fix inputShape in ${file}.`,
+    { file },
+  );
+}
+
 function inferInputShape(net: ClassifierNet, source: string): [number, number, number] {
   const shape = net.inputs[0]?.shape;
   const dims = shape?.slice(1) ?? [];
@@ -96,11 +130,14 @@ function countOutputs(net: ClassifierNet, inputShape: [number, number, number], 
 /**
  * Builds a Classifier from model artifacts (a parsed model.json with its weights) plus optional metadata and
  * overrides. A final softmax is removed (and said so in metadata.notes) so that logits() returns logits.
+ * CORRUPT_DATA when the weights hold NaN or Infinity, or advkit.json's inputShape contradicts the network's.
  */
 export async function classifierFromArtifacts(src: ClassifierSource): Promise<Classifier> {
+  checkFiniteWeights(src.artifacts, src.source);
   const { net, graphOutputNode, note } = await buildNet(src.artifacts, src.source);
   try {
     const inputShape = src.inputShape ?? src.metadata?.inputShape ?? inferInputShape(net, src.source);
+    checkInputShape(net, inputShape, src);
     const numClasses = countOutputs(net, inputShape, graphOutputNode);
     const classNames =
       src.classNames ?? src.metadata?.classNames ?? Array.from({ length: numClasses }, (_, i) => String(i));

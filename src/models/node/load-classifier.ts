@@ -20,8 +20,7 @@ export interface LoadClassifierOptions {
   bounds?: [number, number];
 }
 
-async function readMetadata(dir: string): Promise<ClassifierMetadata | undefined> {
-  const file = path.join(dir, METADATA_FILE);
+async function readMetadata(file: string): Promise<ClassifierMetadata | undefined> {
   try {
     await fs.access(file);
   } catch {
@@ -38,7 +37,8 @@ async function readMetadata(dir: string): Promise<ClassifierMetadata | undefined
  */
 export async function loadClassifier(dirOrModelJson: string, overrides: LoadClassifierOptions = {}): Promise<Classifier> {
   const { dir, modelJson } = await locateModel(dirOrModelJson);
-  const metadata = await readMetadata(dir);
+  const metadataFile = path.join(dir, METADATA_FILE);
+  const metadata = await readMetadata(metadataFile);
   const labelsFile = overrides.labels ?? (metadata === undefined ? await findLabelsFile(dir) : undefined);
   const classNames =
     labelsFile === undefined
@@ -48,6 +48,7 @@ export async function loadClassifier(dirOrModelJson: string, overrides: LoadClas
   return classifierFromArtifacts({
     artifacts,
     metadata,
+    metadataSource: metadataFile,
     classNames,
     classNamesSource: labelsFile,
     preprocessing: overrides.preprocessing,
