@@ -1,7 +1,16 @@
 import { Option, type Command } from 'commander';
 import type { Attack } from '../../attacks/types.js';
 import { AdvkitError, invalidArgument } from '../../errors.js';
-import { describeRange, parseParams, type Field, type Schema } from '../../util/schema.js';
+import {
+  choiceValues,
+  describeRange,
+  fieldDefault,
+  fieldDescription,
+  fieldKind,
+  parseParams,
+  type Field,
+  type Schema,
+} from '../../util/schema.js';
 import { parseNumber } from '../parse-options.js';
 
 /**
@@ -42,17 +51,17 @@ export function collectParamFlags(attacks: readonly Attack<Schema>[]): ParamFlag
 }
 
 function placeholder(flag: ParamFlag): string {
-  const kinds = new Set(flag.attacks.map((a) => a.field.kind));
+  const kinds = new Set(flag.attacks.map((a) => fieldKind(a.field)));
   if (kinds.size === 1 && kinds.has('boolean')) return '[true|false]';
   if (kinds.size === 1 && kinds.has('choice')) {
-    const values = new Set(flag.attacks.flatMap((a) => (a.field.kind === 'choice' ? a.field.values : [])));
+    const values = new Set(flag.attacks.flatMap((a) => choiceValues(a.field)));
     return `<${[...values].join('|')}>`;
   }
   return '<value>';
 }
 
 export function showDefault(field: Field): string {
-  const d = field.default;
+  const d = fieldDefault(field);
   if (d === undefined) return 'none';
   return typeof d === 'number' ? String(Number(d.toPrecision(4))) : String(d);
 }
@@ -75,7 +84,7 @@ export function addParamOptions(cmd: Command, flags: ParamFlag[]): void {
     for (const a of flag.attacks)
       byDefault.set(showDefault(a.field), [...(byDefault.get(showDefault(a.field)) ?? []), a.name]);
     const defaults = [...byDefault].map(([d, names]) => `${names.join(', ')}: ${d}`).join('; ');
-    const description = flag.attacks[0]?.field.description ?? '';
+    const description = flag.attacks[0] === undefined ? '' : fieldDescription(flag.attacks[0].field);
     const option = new Option(
       `${flag.flag} ${placeholder(flag)}`,
       `${description} (default for ${defaults})`,
@@ -92,14 +101,14 @@ export function flagsOf(attack: Attack<Schema>): string {
 
 function fromText(field: Field, raw: unknown): unknown {
   if (typeof raw !== 'string') return raw;
-  if (field.kind === 'number' || field.kind === 'integer') {
+  if (fieldKind(field) === 'number' || fieldKind(field) === 'integer') {
     try {
       return parseNumber(raw);
     } catch {
       return raw; // parseParams names the flag and the expected range
     }
   }
-  if (field.kind === 'boolean') {
+  if (fieldKind(field) === 'boolean') {
     const v = raw.toLowerCase();
     if (['true', 'yes', 'on', '1'].includes(v)) return true;
     if (['false', 'no', 'off', '0'].includes(v)) return false;
@@ -144,9 +153,12 @@ export function describeAttacks(attacks: readonly Attack<Schema>[]): string {
       a.budget === 'fixed' ? 'fixed (needs --eps)' : 'minimal (--eps optional: it only decides success)';
     lines.push(`  norms: ${a.norms.join(', ')}; budget: ${budget}; targeted: ${a.targeted ? 'yes' : 'no'}`);
     for (const [key, field] of Object.entries(a.schema)) {
-      const range = field.kind === 'number' || field.kind === 'integer' ? `; ${describeRange(field)}` : '';
-      const values = field.kind === 'choice' ? `; one of ${field.values.join(', ')}` : '';
-      lines.push(`  ${flagFor(key)}  ${field.description} (default ${showDefault(field)}${range}${values})`);
+      const kind = fieldKind(field);
+      const range = kind === 'number' || kind === 'integer' ? `; ${describeRange(field)}` : '';
+      const values = kind === 'choice' ? `; one of ${choiceValues(field).join(', ')}` : '';
+      lines.push(
+        `  ${flagFor(key)}  ${fieldDescription(field)} (default ${showDefault(field)}${range}${values})`,
+      );
     }
     lines.push('');
   }
@@ -161,6 +173,29 @@ export function attacksAsJson(attacks: readonly Attack<Schema>[]): unknown {
     norms: a.norms,
     budget: a.budget,
     targeted: a.targeted,
-    parameters: Object.entries(a.schema).map(([key, field]) => ({ name: key, flag: flagFor(key), ...field })),
+    parameters: Object.entries(a.schema).map(([key, field]) => ({
+      name: key,
+      flag: flagFor(key),
+      ...fieldJson(field),
+    })),
   }));
+}
+
+/** A field as `advkit attacks --json` has always shown it: kind, description, default, range or values. */
+function fieldJson(field: Field): Record<string, unknown> {
+  const kind = fieldKind(field);
+  const out: Record<string, unknown> = {
+    kind,
+    description: fieldDescription(field),
+    default: fieldDefault(field),
+  };
+  const keyword = (name: string): unknown => Reflect.get(field, name);
+  if (kind === 'choice') out.values = choiceValues(field);
+  if (keyword('exclusiveMinimum') !== undefined) {
+    out.min = keyword('exclusiveMinimum');
+    out.exclusiveMin = true;
+  } else if (keyword('minimum') !== undefined) out.min = keyword('minimum');
+  if (keyword('maximum') !== undefined) out.max = keyword('maximum');
+  out.hasDefault = out.default !== undefined;
+  return out;
 }
