@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ApgdL1StepControl, ApgdStepControl, type StepControl } from './apgd-step-schedule.js';
 import { apgdObjective, type ApgdLoss } from './apgd-loss.js';
-import { normalizeGradient, project, projectL1Box, randomInBall, scaleRows } from './norms.js';
+import { gatherRows, indicesWhere, takeRows } from '../util/rows.js';
+import type { BestPoints } from './best-points.js';
+import { normalizeGradient, project, projectL1Box, randomStart, scaleRows, sparseL1Step } from './norms.js';
 import type { AttackContext, Norm } from './types.js';
 
 /**
@@ -31,63 +33,6 @@ export interface ApgdSettings {
 
 /** The initial step size as a multiple of eps (Linf and L2). */
 const INITIAL_STEP = 2;
-
-/** The best point per example of a batch over runs: an adversarial one is final, else the highest loss. */
-export class ApgdBest {
-  private readonly points: Float32Array;
-  private readonly loss: Float32Array;
-  private readonly done: Uint8Array;
-  private readonly dim: number;
-  private readonly shape: [number, number, number, number];
-
-  /** Starts from the clean inputs; `met` marks the examples whose clean prediction already meets the goal. */
-  constructor(x: tf.Tensor4D, met: Uint8Array) {
-    this.shape = x.shape;
-    this.dim = x.size / Math.max(x.shape[0], 1);
-    this.points = Float32Array.from(x.dataSync());
-    this.loss = new Float32Array(x.shape[0]).fill(-Infinity);
-    this.done = Uint8Array.from(met);
-  }
-
-  /** The examples that do not meet the goal yet. */
-  pending(): Int32Array {
-    const out: number[] = [];
-    this.done.forEach((d, i) => {
-      if (d === 0) out.push(i);
-    });
-    return Int32Array.from(out);
-  }
-
-  /** Keeps `points[i]` for example `rows[i]` where `adversarial[i]` is 1, as final. */
-  acceptAdversarial(points: tf.Tensor4D, rows: Int32Array, adversarial: Uint8Array): void {
-    const chosen = indicesOf(adversarial);
-    this.store(points, rows, chosen);
-    for (const i of chosen) this.done[rows[i]] = 1;
-  }
-
-  /** Keeps `points[i]` for example `rows[i]` if it is not final and `loss[i]` beats its best so far. */
-  offer(points: tf.Tensor4D, rows: Int32Array, loss: Float32Array): void {
-    const better = Uint8Array.from(rows, (r, i) => Number(this.done[r] === 0 && loss[i] > this.loss[r]));
-    const chosen = indicesOf(better);
-    this.store(points, rows, chosen);
-    for (const i of chosen) this.loss[rows[i]] = loss[i];
-  }
-
-  result(): tf.Tensor4D {
-    return tf.tensor4d(this.points, this.shape);
-  }
-
-  private store(points: tf.Tensor4D, rows: Int32Array, chosen: Int32Array): void {
-    if (chosen.length === 0) return;
-    // Download only the rows being kept.
-    const picked = gatherRows(points, chosen);
-    const values = picked.dataSync();
-    picked.dispose();
-    chosen.forEach((i, k) =>
-      this.points.set(values.subarray(k * this.dim, (k + 1) * this.dim), rows[i] * this.dim),
-    );
-  }
-}
 
 /** The tensors of a run, one row per example still running. */
 interface RunTensors {
@@ -141,25 +86,18 @@ export async function apgdRun(
   ctx: AttackContext,
   s: ApgdSettings,
   rows: Int32Array,
-  best: ApgdBest,
+  best: BestPoints,
   progress: RunProgress,
 ): Promise<void> {
   const x0 = gatherRows(ctx.x, rows);
   try {
     if (ctx.norm !== 'l1') {
-      const start = tf.tidy(() =>
-        project(
-          x0,
-          tf.add(x0, randomInBall(x0.shape, ctx.eps, ctx.norm, ctx.rng)),
-          ctx.eps,
-          ctx.norm,
-          ctx.bounds,
-        ),
-      );
+      const start = randomStart(x0, ctx.eps, ctx.norm, ctx.bounds, ctx.rng);
       await runStage(ctx, s, rows, x0, start, { eps: ctx.eps, steps: s.steps, final: true }, best, progress);
       return;
     }
-    // As the reference: Gaussian noise of unit variance projected onto the largest ball.
+    // As the reference: Gaussian noise of unit variance projected onto the largest ball (not the uniform
+    // ball sample of the Linf / L2 start: l1-APGD's reference code starts this way).
     const noise = Float32Array.from({ length: x0.size }, () => ctx.rng.normal());
     let start = tf.tidy(() => tf.add<tf.Tensor4D>(x0, tf.tensor4d(noise, x0.shape)));
     let offset = progress.offset;
@@ -222,7 +160,7 @@ async function runStage(
   x0: tf.Tensor4D,
   start: tf.Tensor4D,
   stage: Stage,
-  best: ApgdBest,
+  best: BestPoints,
   progress: RunProgress,
 ): Promise<tf.Tensor4D | null> {
   let rows = startRows;
@@ -241,7 +179,7 @@ async function runStage(
   try {
     const { control, step } = moverFor(ctx, s, stage, firstLoss, t);
     if (firstMet !== null) {
-      best.acceptAdversarial(t.xAdv, rows, firstMet);
+      best.record(t.xAdv, rows, firstMet, null);
       ({ rows, t } = dropMet(t, rows, firstMet, control));
     }
     await ctx.yieldStep(progress.offset + 1, progress.total);
@@ -261,7 +199,7 @@ async function runStage(
         t.grad.dispose();
         t.grad = pass.grad;
       }
-      if (met !== null) best.acceptAdversarial(t.xAdv, rows, met);
+      if (met !== null) best.record(t.xAdv, rows, met, null);
       const improved = control.observe(lossValues);
       t.xBest = replaceRows(t.xBest, improved, t.xAdv);
       if (pass.grad !== null) t.gradBest = replaceRows(t.gradBest, improved, t.grad);
@@ -274,7 +212,7 @@ async function runStage(
       await ctx.yieldStep(progress.offset + i + 2, progress.total);
     }
     if (!stage.final) return t.xBest.clone();
-    best.offer(t.xBest, rows, control.bestLoss);
+    best.record(t.xBest, rows, null, control.bestLoss);
     return null;
   } finally {
     tf.dispose(Object.values(t));
@@ -303,9 +241,9 @@ function momentumStep(
 }
 
 /**
- * L1 (l1-APGD): the sign of the gradient on the fraction `sparsity` of input values with the largest |grad|,
- * scaled to the L1 length of the row's step size, then the exact projection onto the ball and the box. No
- * momentum, as in the reference.
+ * L1 (l1-APGD): the sparse step (norms.ts sparseL1Step, without the box filter, as the reference code) on the
+ * fraction `sparsity` of input values with the largest |grad|, of the row's step size, then the exact projection
+ * onto the ball and the box. No momentum, as in the reference.
  */
 function sparseStep(
   t: RunTensors,
@@ -314,38 +252,14 @@ function sparseStep(
   bounds: readonly [number, number],
 ): tf.Tensor4D {
   return tf.tidy(() => {
-    const n = t.grad.shape[0];
-    const d = t.grad.size / n;
+    const d = t.grad.size / t.grad.shape[0];
     // As the reference: the values with |grad| at or above the one at rank (1 - sparsity) * d from the bottom.
     const counts = Int32Array.from(
       control.sparsity,
       (f) => d - Math.min(Math.max(Math.floor((1 - f) * d), 0), d - 1),
     );
-    const kMax = Math.max(...counts);
-    const magnitude = tf.abs(tf.reshape(t.grad, [n, d]));
-    const ranked = tf.topk(magnitude, kMax).values;
-    const threshold = tf.sum(
-      tf.mul(
-        ranked,
-        tf.oneHot(
-          tf.tensor1d(
-            counts.map((k) => k - 1),
-            'int32',
-          ),
-          kMax,
-        ),
-      ),
-      1,
-      true,
-    );
-    const chosen = tf.mul(
-      tf.sign(tf.reshape(t.grad, [n, d])),
-      tf.cast(tf.greaterEqual(magnitude, threshold), 'float32'),
-    );
-    const length = tf.add(tf.sum(tf.abs(chosen), 1, true), 1e-10);
-    const step = tf.div(tf.mul(chosen, tf.reshape(tf.tensor1d(control.stepSizes), [n, 1])), length);
-    const moved = tf.add<tf.Tensor4D>(t.xAdv, tf.reshape(step, t.xAdv.shape));
-    return projectL1Box(t.x0, moved, eps, bounds);
+    const step = sparseL1Step(t.grad, counts, control.stepSizes, null);
+    return projectL1Box(t.x0, tf.add<tf.Tensor4D>(t.xAdv, step), eps, bounds);
   });
 }
 
@@ -403,13 +317,9 @@ function dropMet(
   control: StepControl,
 ): { rows: Int32Array; t: RunTensors } {
   if (!met.includes(1)) return { rows, t };
-  const keep = indicesOf(met.map((m) => 1 - m));
+  const keep = indicesWhere(met, 0);
   control.keep(keep);
-  const take = (x: tf.Tensor4D): tf.Tensor4D => {
-    const out = gatherRows(x, keep);
-    x.dispose();
-    return out;
-  };
+  const take = (x: tf.Tensor4D): tf.Tensor4D => takeRows(x, keep);
   return {
     rows: keep.map((i) => rows[i]),
     t: {
@@ -421,17 +331,4 @@ function dropMet(
       gradBest: take(t.gradBest),
     },
   };
-}
-
-function gatherRows(x: tf.Tensor4D, rows: Int32Array): tf.Tensor4D {
-  if (rows.length === x.shape[0] && rows.every((r, i) => r === i)) return x.clone();
-  return tf.tidy(() => tf.gather(x, tf.tensor1d(rows, 'int32')));
-}
-
-function indicesOf(flags: Uint8Array): Int32Array {
-  const out: number[] = [];
-  flags.forEach((f, i) => {
-    if (f === 1) out.push(i);
-  });
-  return Int32Array.from(out);
 }

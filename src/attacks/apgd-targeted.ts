@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { field, type Params } from '../util/schema.js';
 import { apgdFields } from './apgd.js';
-import { ApgdBest, apgdRun, runUnits } from './apgd-run.js';
+import { apgdRun, runUnits } from './apgd-run.js';
+import { BestPoints } from './best-points.js';
 import { defineAttack, type AttackContext } from './types.js';
 
 const schema = {
@@ -38,7 +39,7 @@ export const apgdT = defineAttack({
 async function apgdTargetedAttack(ctx: AttackContext, p: Params<typeof schema>): Promise<tf.Tensor4D> {
   const n = ctx.x.shape[0];
   const logits = ctx.logits(ctx.x);
-  const best = new ApgdBest(
+  const best = new BestPoints(
     ctx.x,
     ctx.isAdversarial(
       logits,

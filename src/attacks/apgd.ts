@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { field, type Params } from '../util/schema.js';
 import { APGD_LOSSES } from './apgd-loss.js';
-import { ApgdBest, apgdRun, runUnits } from './apgd-run.js';
+import { apgdRun, runUnits } from './apgd-run.js';
+import { BestPoints } from './best-points.js';
 import { defineAttack, type AttackContext } from './types.js';
 
 /** The fields APGD and APGD-T share. */
@@ -69,7 +70,7 @@ export const apgd = defineAttack({
 });
 
 async function apgdAttack(ctx: AttackContext, p: Params<typeof schema>): Promise<tf.Tensor4D> {
-  const best = new ApgdBest(ctx.x, cleanMet(ctx));
+  const best = new BestPoints(ctx.x, cleanMet(ctx));
   const settings = {
     steps: p.steps,
     rho: p.rho,

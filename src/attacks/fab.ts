@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { allRows } from '../util/rows.js';
 import { field, type Params } from '../util/schema.js';
 import { projectOntoHyperplaneBox } from './fab-projection.js';
 import { classLogit } from './losses.js';
@@ -152,11 +153,11 @@ export function rankedOthers(logits: Float32Array, labels: Int32Array, k: number
   return out;
 }
 
-function allRows(n: number): Int32Array {
-  return Int32Array.from({ length: n }, (_, i) => i);
-}
-
-/** The closest adversarial found so far per example of the batch (the clean input while there is none). */
+/**
+ * The closest adversarial found so far per example of the batch (the clean input while there is none). Not the
+ * attacks' BestPoints (best-points.ts): FAB is a minimal attack, so a later adversarial point replaces an earlier
+ * one when it is closer, where BestPoints keeps the first adversarial point as final.
+ */
 class BestAdversarial {
   readonly values: Float32Array;
   /** Distance to the clean input in ctx.norm: 0 for examples adversarial as given, Infinity while none. */
@@ -256,7 +257,8 @@ async function fabRun(
 
 /**
  * x0 plus a seeded random point of the sphere of radius min(eps, best) / 2 (the reference: uniform in the
- * Linf cube scaled to the sphere, Gaussian directions for L2 and L1), clipped to the bounds.
+ * Linf cube scaled to the sphere, Gaussian directions for L2 and L1), clipped to the bounds. Not norms.ts
+ * randomStart: FAB's start lies on a sphere whose radius follows the best adversarial so far, not in the eps-ball.
  */
 function randomStart(
   ctx: AttackContext,

@@ -1,22 +1,36 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { attackObjective, type LossName } from './losses.js';
-import { batchNorm, normalizeGradient, project, randomInBall, scaleRows } from './norms.js';
+import { allRows, gatherRows, indicesWhere, takeRows } from '../util/rows.js';
+import { BestPoints } from './best-points.js';
+import { presetObjective, type LossName } from './losses.js';
+import { batchNorm, normalizeGradient, project, randomStart, scaleRows, sparseL1Step } from './norms.js';
 import type { AttackContext } from './types.js';
 
 /**
- * The one gradient engine of the iterative family (FGSM, BIM, PGD, MI-FGSM are configurations of it), as in
- * Foolbox's gradient-descent base: optional random start in the ball, steps along the normalised gradient (or
- * its momentum), projection onto the ball and the bounds after each step, restarts that keep the best result
- * per example, and per-example early stop.
+ * What the engine ascends, per example: a Tensor1D from the logits of the examples `rows` (indices into the
+ * batch, so that the objective can pick its per-example data: labels, targets, clean logits).
+ */
+export type Objective = (logits: tf.Tensor2D, rows: Int32Array) => tf.Tensor1D;
+
+/** A starting point for the examples `rows`, whose clean inputs are x0; the engine projects it. */
+export type StartPoint = (x0: tf.Tensor4D, rows: Int32Array) => tf.Tensor4D;
+
+/**
+ * The one gradient engine of the iterative family (FGSM, BIM, PGD, MI-FGSM are configurations of it, and so is
+ * TRADES' inner maximisation), as in Foolbox's gradient-descent base: a start (the clean input, uniform in the
+ * ball, or the caller's), steps along the normalised gradient (or its momentum) of an objective, projection onto
+ * the ball and the bounds after each step, restarts that keep the best result per example, and per-example
+ * early stop.
  */
 export interface IterativeSettings {
   steps: number;
   /** Absolute step size in input units (for L1: the L1 length of one step). */
   stepSize: number;
-  randomStart: boolean;
+  /** false: the clean input; true: uniform in the eps-ball (norms.ts randomStart); a function: its point. */
+  randomStart: boolean | StartPoint;
   /** Independent runs; later runs only attack the examples that are still not adversarial. */
   restarts: number;
-  loss: LossName;
+  /** A preset of losses.ts (on the context's labels and targets) or the caller's objective. */
+  loss: LossName | Objective;
   /** MI-FGSM decay mu (Dong et al. 2018); 0 turns momentum off. */
   momentum: number;
   /**
@@ -31,46 +45,40 @@ export interface IterativeSettings {
 }
 
 export async function iterativeAttack(ctx: AttackContext, s: IterativeSettings): Promise<tf.Tensor4D> {
-  const n = ctx.x.shape[0];
-  const dim = ctx.x.size / n;
-  const best = Float32Array.from(ctx.x.dataSync());
-  const bestLoss = new Float32Array(n).fill(-Infinity);
-  const done = new Uint8Array(n);
+  const best = new BestPoints(ctx.x);
+  const objective =
+    typeof s.loss === 'function'
+      ? s.loss
+      : presetObjective(s.loss, ctx.labels, ctx.targets, { confidence: s.confidence });
   const totalSteps = s.restarts * (s.steps + 1);
   for (let restart = 0; restart < s.restarts; restart++) {
-    const rows = indicesWhere(done, 0);
+    const rows = best.pending();
     if (rows.length === 0) break;
-    await runOnce(ctx, s, rows, restart, { best, bestLoss, done, dim, totalSteps });
+    await runOnce(ctx, s, objective, rows, best, { offset: restart * (s.steps + 1), total: totalSteps });
   }
-  return tf.tensor4d(best, ctx.x.shape);
-}
-
-interface Tracker {
-  best: Float32Array;
-  bestLoss: Float32Array;
-  done: Uint8Array;
-  dim: number;
-  totalSteps: number;
+  return best.result();
 }
 
 async function runOnce(
   ctx: AttackContext,
   s: IterativeSettings,
+  objective: Objective,
   startRows: Int32Array,
-  restart: number,
-  t: Tracker,
+  best: BestPoints,
+  progress: { offset: number; total: number },
 ): Promise<void> {
   let rows = startRows;
   let x0 = gatherRows(ctx.x, rows);
-  let xAdv = s.randomStart ? randomStart(ctx, x0) : x0.clone();
+  let xAdv = startPoint(ctx, s, x0, rows);
   let momentum: tf.Tensor4D | null = null;
   try {
     for (let step = 0; step <= s.steps && rows.length > 0; step++) {
-      const lossFn = lossFor(ctx, s, rows);
+      const current = rows;
+      const lossFn = (z: tf.Tensor2D): tf.Tensor1D => objective(z, current);
       const last = step === s.steps;
       if (last && s.restarts === 1) {
         // Nothing left to compare the last iterate with: keep it unscored (the runner scores every result).
-        record(t, xAdv, rows, new Uint8Array(rows.length), new Float32Array(rows.length), true);
+        best.record(xAdv, rows, null, new Float32Array(rows.length).fill(Infinity));
         break;
       }
       // The last point only needs scoring: a forward pass, no gradient.
@@ -78,11 +86,10 @@ async function runOnce(
       // Without early stop only the end point is recorded: intermediate steps read nothing back.
       const scored = s.earlyStop || last;
       const adversarial = scored ? ctx.isAdversarial(pass.logits, rows) : null;
-      const lossValues = scored ? pass.loss.dataSync() : null;
+      // Adversarial points always (early stop) or at the end; at the end also the highest-loss point.
+      if (adversarial !== null) best.record(xAdv, rows, adversarial, last ? pass.loss.dataSync() : null);
       pass.logits.dispose();
       pass.loss.dispose();
-      // Record: adversarial points always (early stop) or at the end; the highest-loss point otherwise.
-      if (adversarial !== null && lossValues !== null) record(t, xAdv, rows, adversarial, lossValues, last);
       if (pass.grad === null) break;
       const grad = pass.grad;
       const keep = adversarial !== null && s.earlyStop ? indicesWhere(adversarial, 0) : allRows(rows.length);
@@ -98,8 +105,7 @@ async function runOnce(
         xAdv = takeRows(xAdv, keep);
         delta = takeRows(delta, keep);
         if (momentum) momentum = takeRows(momentum, keep);
-        const kept = rows;
-        rows = keep.map((i) => kept[i]);
+        rows = keep.map((i) => current[i]);
       }
       if (rows.length === 0) {
         delta.dispose();
@@ -111,12 +117,26 @@ async function runOnce(
       moved.dispose();
       xAdv.dispose();
       xAdv = next;
-      await ctx.yieldStep(restart * (s.steps + 1) + step + 1, t.totalSteps);
+      await ctx.yieldStep(progress.offset + step + 1, progress.total);
     }
   } finally {
     tf.dispose([x0, xAdv]);
     momentum?.dispose();
   }
+}
+
+function startPoint(
+  ctx: AttackContext,
+  s: IterativeSettings,
+  x0: tf.Tensor4D,
+  rows: Int32Array,
+): tf.Tensor4D {
+  if (s.randomStart === false) return x0.clone();
+  if (s.randomStart === true) return randomStart(x0, ctx.eps, ctx.norm, ctx.bounds, ctx.rng);
+  const start = s.randomStart(x0, rows);
+  const projected = project(x0, start, ctx.eps, ctx.norm, ctx.bounds);
+  start.dispose();
+  return projected;
 }
 
 function forwardOnly(
@@ -126,19 +146,6 @@ function forwardOnly(
 ): { logits: tf.Tensor2D; loss: tf.Tensor1D; grad: null } {
   const logits = ctx.logits(x);
   return { logits, loss: lossFn(logits), grad: null };
-}
-
-function lossFor(
-  ctx: AttackContext,
-  s: IterativeSettings,
-  rows: Int32Array,
-): (z: tf.Tensor2D) => tf.Tensor1D {
-  return (z) =>
-    tf.tidy(() => {
-      const labels = tf.tensor1d(pick(ctx.labels, rows), 'int32');
-      const targets = ctx.targets ? tf.tensor1d(pick(ctx.targets, rows), 'int32') : null;
-      return attackObjective(s.loss, z, labels, { targets, confidence: s.confidence });
-    });
 }
 
 /** The step to add (already scaled by the step size) and, with momentum, the new momentum buffer. */
@@ -159,105 +166,19 @@ function stepDirection(
     });
     g = momentum;
   }
-  const step =
-    ctx.norm === 'l1'
-      ? sparseL1Step(g, xAdv, ctx.bounds, s.l1Sparsity, s.stepSize)
-      : tf.tidy((): tf.Tensor4D =>
-          tf.mul(normalizeGradient(g, ctx.norm === 'linf' ? 'linf' : 'l2'), s.stepSize),
-        );
-  return { step, momentum };
-}
-
-/**
- * The sparse L1 step of Croce & Hein 2021 ("Mind the box: l1-APGD for sparse adversarial attacks on image
- * classifiers", sec. 3): only coordinates that can still move in the gradient's direction inside the box are
- * candidates; of those the fraction `sparsity` with the largest |g| move by sign(g), scaled so the step's L1
- * length is `stepSize`.
- */
-function sparseL1Step(
-  g: tf.Tensor4D,
-  xAdv: tf.Tensor4D,
-  bounds: readonly [number, number],
-  sparsity: number,
-  stepSize: number,
-): tf.Tensor4D {
-  return tf.tidy(() => {
+  if (ctx.norm === 'l1') {
     const n = g.shape[0];
-    const d = g.size / n;
-    const k = Math.max(1, Math.min(d, Math.round(sparsity * d)));
-    const flatG = tf.reshape(g, [n, d]);
-    const flatX = tf.reshape(xAdv, [n, d]);
-    const blocked = tf.logicalOr(
-      tf.logicalAnd(tf.greaterEqual(flatX, bounds[1]), tf.greater(flatG, 0)),
-      tf.logicalAnd(tf.lessEqual(flatX, bounds[0]), tf.less(flatG, 0)),
-    );
-    const score = tf.where(blocked, tf.zerosLike(flatG), tf.abs(flatG));
-    const kth = tf.slice(tf.topk(score, k).values, [0, k - 1], [n, 1]);
-    const chosen = tf.logicalAnd(tf.greaterEqual(score, kth), tf.greater(score, 0));
-    const u = tf.mul(tf.sign(flatG), tf.cast(chosen, 'float32'));
-    const count = tf.maximum(tf.sum(tf.abs(u), 1, true), 1);
-    return tf.reshape(tf.mul(tf.div(u, count), stepSize), g.shape);
-  });
-}
-
-function randomStart(ctx: AttackContext, x0: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => {
-    const noise = randomInBall(x0.shape, ctx.eps, ctx.norm, ctx.rng);
-    return project(x0, tf.add(x0, noise), ctx.eps, ctx.norm, ctx.bounds);
-  });
-}
-
-function record(
-  t: Tracker,
-  xAdv: tf.Tensor4D,
-  rows: Int32Array,
-  adversarial: Uint8Array,
-  loss: ArrayLike<number>,
-  last: boolean,
-): void {
-  const chosen: number[] = [];
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i];
-    const isAdv = adversarial[i] === 1;
-    // A non-adversarial end point only replaces an earlier restart's if its loss is higher.
-    const better = last && t.done[r] === 0 && loss[i] > t.bestLoss[r];
-    if (isAdv || better) chosen.push(i);
+    const count = Math.round((s.l1Sparsity * g.size) / n);
+    return {
+      step: sparseL1Step(g, new Int32Array(n).fill(count), new Float32Array(n).fill(s.stepSize), {
+        x: xAdv,
+        bounds: ctx.bounds,
+      }),
+      momentum,
+    };
   }
-  if (chosen.length === 0) return;
-  // Download only the rows being kept.
-  const picked = chosen.length === rows.length ? xAdv.clone() : gatherRows(xAdv, Int32Array.from(chosen));
-  const values = picked.dataSync();
-  picked.dispose();
-  chosen.forEach((i, k) => {
-    const r = rows[i];
-    t.best.set(values.subarray(k * t.dim, (k + 1) * t.dim), r * t.dim);
-    t.bestLoss[r] = loss[i];
-    if (adversarial[i] === 1) t.done[r] = 1;
-  });
-}
-
-function gatherRows(x: tf.Tensor4D, rows: Int32Array): tf.Tensor4D {
-  if (rows.length === x.shape[0]) return x.clone();
-  return tf.tidy(() => tf.gather(x, tf.tensor1d(rows, 'int32')));
-}
-
-/** Keeps rows `keep` of t and disposes t. */
-function takeRows(t: tf.Tensor4D, keep: Int32Array): tf.Tensor4D {
-  const out = tf.tidy(() => tf.gather(t, tf.tensor1d(keep, 'int32')));
-  t.dispose();
-  return out;
-}
-
-function pick(values: Int32Array, rows: Int32Array): Int32Array {
-  return rows.map((r) => values[r]);
-}
-
-function indicesWhere(flags: Uint8Array, value: number): Int32Array {
-  const out: number[] = [];
-  for (let i = 0; i < flags.length; i++) if (flags[i] === value) out.push(i);
-  return Int32Array.from(out);
-}
-
-function allRows(n: number): Int32Array {
-  return Int32Array.from({ length: n }, (_, i) => i);
+  const step = tf.tidy((): tf.Tensor4D =>
+    tf.mul(normalizeGradient(g, ctx.norm === 'linf' ? 'linf' : 'l2'), s.stepSize),
+  );
+  return { step, momentum };
 }

@@ -68,6 +68,39 @@ export function attackObjective(
   });
 }
 
+/**
+ * A preset loss as the iterative engine's objective: attackObjective of `name` on the logits of the examples
+ * `rows`, against their labels (and targets, when the goal is targeted).
+ */
+export function presetObjective(
+  name: LossName,
+  labels: Int32Array,
+  targets: Int32Array | null,
+  opts: { confidence?: number } = {},
+): (logits: tf.Tensor2D, rows: Int32Array) => tf.Tensor1D {
+  return (logits, rows) =>
+    tf.tidy(() =>
+      attackObjective(
+        name,
+        logits,
+        tf.tensor1d(
+          rows.map((r) => labels[r]),
+          'int32',
+        ),
+        {
+          targets:
+            targets === null
+              ? null
+              : tf.tensor1d(
+                  rows.map((r) => targets[r]),
+                  'int32',
+                ),
+          confidence: opts.confidence,
+        },
+      ),
+    );
+}
+
 /** logsumexp_{j != cls}(z_j - z_cls) per row: log((1 - p_cls) / p_cls), without rounding 1 - p_cls. */
 function logOdds(logits: tf.Tensor2D, cls: tf.Tensor1D): tf.Tensor1D {
   return tf.tidy(() => {

@@ -107,8 +107,8 @@ export function projectL1Box(
 }
 
 /**
- * The steepest-ascent direction of unit norm for a gradient: sign(g) for Linf, g / ||g||_2 for L2. (L1's
- * sparse step needs the current point and lives in the iterative engine.)
+ * The steepest-ascent direction of unit norm for a gradient: sign(g) for Linf, g / ||g||_2 for L2. (L1's step is
+ * sparse: see sparseL1Step.)
  */
 export function normalizeGradient(g: tf.Tensor4D, norm: 'linf' | 'l2'): tf.Tensor4D {
   return tf.tidy(() => {
@@ -116,6 +116,63 @@ export function normalizeGradient(g: tf.Tensor4D, norm: 'linf' | 'l2'): tf.Tenso
     const n = batchNorm(g, 'l2');
     return scaleRows(g, tf.div(1, tf.maximum(n, 1e-12)));
   });
+}
+
+/**
+ * The sparse L1 step of Croce & Hein 2021 ("Mind the box: l1-APGD for sparse adversarial attacks on image
+ * classifiers", sec. 3): in row i, sign(g) on the counts[i] input values with the largest |g| (ties at the
+ * threshold included), scaled so that the step's L1 length is stepSizes[i]. With `box` (the current point and
+ * the bounds), values that cannot move in g's direction inside the box are not candidates, as in the paper;
+ * without it every value is, as in l1-APGD's reference code (fra31/auto-attack), whose projection then clips.
+ */
+export function sparseL1Step(
+  g: tf.Tensor4D,
+  counts: Int32Array,
+  stepSizes: Float32Array,
+  box: { x: tf.Tensor4D; bounds: readonly [number, number] } | null,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const n = g.shape[0];
+    const d = g.size / n;
+    const flatG = tf.reshape(g, [n, d]);
+    let score = tf.abs(flatG);
+    if (box !== null) {
+      const flatX = tf.reshape(box.x, [n, d]);
+      const blocked = tf.logicalOr(
+        tf.logicalAnd(tf.greaterEqual(flatX, box.bounds[1]), tf.greater(flatG, 0)),
+        tf.logicalAnd(tf.lessEqual(flatX, box.bounds[0]), tf.less(flatG, 0)),
+      );
+      score = tf.where(blocked, tf.zerosLike(score), score);
+    }
+    const k = Int32Array.from(counts, (c) => Math.max(1, Math.min(d, c)));
+    const kMax = Math.max(...k);
+    // The counts[i]-th largest score of row i (oneHot needs a depth of 2 or more).
+    const ranked = tf.topk(score, kMax).values;
+    const ranks = tf.tensor1d(
+      Int32Array.from(k, (c) => c - 1),
+      'int32',
+    );
+    const threshold = kMax === 1 ? ranked : tf.sum(tf.mul(ranked, tf.oneHot(ranks, kMax)), 1, true);
+    const chosen = tf.logicalAnd(tf.greaterEqual(score, threshold), tf.greater(score, 0));
+    const u = tf.mul(tf.sign(flatG), tf.cast(chosen, 'float32'));
+    const length = tf.maximum(tf.sum(tf.abs(u), 1, true), 1);
+    return tf.reshape(tf.mul(tf.div(u, length), tf.reshape(tf.tensor1d(stepSizes), [n, 1])), g.shape);
+  });
+}
+
+/**
+ * A uniform random start in the eps-ball around x0 (randomInBall), projected onto the ball and the bounds: the
+ * start of PGD (Madry et al. 2018) and of APGD for Linf and L2. FAB and l1-APGD start from other distributions
+ * (their reference code's; see fab.ts and apgd-run.ts), TRADES from a small Gaussian (train/adversarial).
+ */
+export function randomStart(
+  x0: tf.Tensor4D,
+  eps: number,
+  norm: Norm,
+  bounds: readonly [number, number],
+  rng: Rng,
+): tf.Tensor4D {
+  return tf.tidy(() => project(x0, tf.add(x0, randomInBall(x0.shape, eps, norm, rng)), eps, norm, bounds));
 }
 
 /**

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Classifier } from '../models/classifier.js';
+import type { Model } from '../models/model.js';
 import { throwIfAborted } from './attack-context.js';
 
 /**
@@ -7,7 +7,7 @@ import { throwIfAborted } from './attack-context.js';
  * yielding to the event loop between batches and stopping with ABORTED when `signal` fires.
  */
 export async function predictClasses(
-  classifier: Classifier,
+  classifier: Model,
   x: tf.Tensor4D,
   options: { batchSize: number; which?: 'max' | 'min'; signal?: AbortSignal },
 ): Promise<Int32Array> {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { field, type Params } from '../util/schema.js';
+import { BestPoints } from './best-points.js';
 import {
   initL2,
   initLinf,
@@ -66,26 +67,27 @@ export const square = defineAttack({
 type SquareParams = Params<typeof schema>;
 
 async function squareAttack(ctx: AttackContext, p: SquareParams): Promise<tf.Tensor4D> {
-  const [n, h, w, c] = ctx.x.shape;
+  const [, h, w, c] = ctx.x.shape;
   const shape: ImageShape = { h, w, c };
   const dim = h * w * c;
   const x = Float32Array.from(ctx.x.dataSync());
-  const best = Float32Array.from(x);
-  const bestLoss = new Float64Array(n).fill(Infinity);
-  const done = new Uint8Array(n);
+  const best = new BestPoints(ctx.x);
   for (let restart = 0; restart < p.restarts; restart++) {
-    const rows = rowsWhere(done, 0);
+    const rows = best.pending();
     if (rows.length === 0) break;
     const run = await singleRun(ctx, p, x, rows, shape, restart);
-    for (const i of rows) {
-      if (run.adversarial[i] === 1 || run.loss[i] < bestLoss[i]) {
-        best.set(run.points.subarray(i * dim, (i + 1) * dim), i * dim);
-        bestLoss[i] = run.loss[i];
-        done[i] = run.adversarial[i];
-      }
-    }
+    const points = new Float32Array(rows.length * dim);
+    rows.forEach((i, k) => points.set(run.points.subarray(i * dim, (i + 1) * dim), k * dim));
+    // The search minimises its loss; the best points keep the highest score.
+    const pick = (a: ArrayLike<number>): number[] => Array.from(rows, (i) => a[i]);
+    best.record(
+      points,
+      rows,
+      Uint8Array.from(pick(run.adversarial)),
+      pick(run.loss).map((l) => -l),
+    );
   }
-  return tf.tensor4d(best, ctx.x.shape);
+  return best.result();
 }
 
 interface RunState {
@@ -187,12 +189,4 @@ function logSumExp(z: ArrayLike<number>): number {
   let sum = 0;
   for (let j = 0; j < z.length; j++) sum += Math.exp(z[j] - max);
   return max + Math.log(sum);
-}
-
-function rowsWhere(flags: Uint8Array, value: number): Int32Array {
-  const out: number[] = [];
-  flags.forEach((f, i) => {
-    if (f === value) out.push(i);
-  });
-  return Int32Array.from(out);
 }

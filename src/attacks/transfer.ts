@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { invalidArgument } from '../errors.js';
-import type { Classifier } from '../models/classifier.js';
+import type { Model } from '../models/model.js';
 import type { Schema } from '../util/schema.js';
 import { goalMet } from './attack-context.js';
 import { mean, predictClasses } from './predict-classes.js';
@@ -9,9 +9,9 @@ import type { Attack, Cost, Norm } from './types.js';
 
 export interface TransferAttackOptions<S extends Schema> extends Omit<RunAttackOptions, 'keepAdversarial'> {
   /** The model the attack sees (white-box access): the adversarial inputs are crafted on it. */
-  surrogate: Classifier;
+  surrogate: Model;
   /** The model under evaluation: it only classifies the surrogate's adversarial inputs. */
-  target: Classifier;
+  target: Model;
   attack: Attack<S>;
 }
 
@@ -94,7 +94,7 @@ export async function transferAttack<S extends Schema>(
  */
 export async function scoreTransfer(
   run: AttackRun,
-  target: Classifier,
+  target: Model,
   x: tf.Tensor4D,
   options: { batchSize?: number; signal?: AbortSignal } = {},
 ): Promise<TransferReport> {
@@ -162,7 +162,7 @@ export function withoutEarlyStop<S extends Schema>(
 }
 
 /** The target must take the surrogate's inputs and use its classes. */
-export function checkCompatible(surrogate: Classifier, target: Classifier): void {
+export function checkCompatible(surrogate: Model, target: Model): void {
   const same = (a: readonly number[], b: readonly number[]): boolean =>
     a.length === b.length && a.every((v, i) => v === b[i]);
   if (!same(surrogate.inputShape, target.inputShape)) {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Classifier } from '../models/classifier.js';
+import type { Model } from '../models/model.js';
 import { ADVKIT_VERSION } from '../version.js';
 import type { RobustnessEvaluation } from './evaluate-robustness.js';
 import { threatModel, type ClassAccuracy, type EvaluationReport, type SanityFlag } from './report-types.js';
@@ -16,7 +16,7 @@ export interface ReportContext {
 
 /** The JSON report of an evaluation: what ran, on what, with which outcome. */
 export function buildReport(
-  classifier: Classifier,
+  classifier: Model,
   evaluation: RobustnessEvaluation,
   context: ReportContext,
 ): EvaluationReport {

@@ -3,13 +3,13 @@ import { getAttack } from '../attacks/registry.js';
 import { runAttack, type AttackProgress } from '../attacks/run-attack.js';
 import type { Attack, Norm } from '../attacks/types.js';
 import { invalidArgument } from '../errors.js';
-import type { Classifier } from '../models/classifier.js';
+import type { Model } from '../models/model.js';
 import { fieldDefault, type Schema } from '../util/schema.js';
 
 /** A model to compare, under the name the table shows. */
 export interface ComparedModel {
   name: string;
-  classifier: Classifier;
+  classifier: Model;
 }
 
 /** An attack of the comparison: a registry name or an attack, with parameters (defaults otherwise). */

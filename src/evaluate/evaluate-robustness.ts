@@ -5,7 +5,7 @@ import { getAttack } from '../attacks/registry.js';
 import { runAttack } from '../attacks/run-attack.js';
 import { NORMS, type Norm } from '../attacks/types.js';
 import { invalidArgument } from '../errors.js';
-import type { Classifier } from '../models/classifier.js';
+import type { Model } from '../models/model.js';
 import { mixSeed } from '../util/seeded-math-random.js';
 import { base64ToFloat32, float32ToBase64 } from '../util/base64.js';
 import {
@@ -110,7 +110,7 @@ const DEFAULT_BATCH = 128;
  * chunk) only.
  */
 export async function evaluateRobustness(
-  classifier: Classifier,
+  classifier: Model,
   options: EvaluateOptions,
 ): Promise<RobustnessEvaluation> {
   const t0 = Date.now();
@@ -258,7 +258,7 @@ interface ChunkSettings {
 
 /** Runs one attack on one chunk of points and records what it broke (and the gallery points' outputs). */
 async function runChunk(
-  classifier: Classifier,
+  classifier: Model,
   x: tf.Tensor4D,
   labels: Int32Array,
   members: Int32Array,
@@ -321,7 +321,7 @@ function indicesOf(flags: Uint8Array): Int32Array {
   return Int32Array.from(out);
 }
 
-function validate(classifier: Classifier, o: EvaluateOptions) {
+function validate(classifier: Model, o: EvaluateOptions) {
   const x = o.x;
   if (x.rank !== 4)
     throw invalidArgument(`x must be a batch [n, height, width, channels], got shape [${x.shape}].`);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { invalidArgument } from '../../errors.js';
-import type { Classifier } from '../../models/classifier.js';
+import type { Model } from '../../models/model.js';
 import { Rng } from '../../util/rng.js';
 import { throwIfAborted } from '../attack-context.js';
 import { checkPatchFits, checkShape, pasteAt } from './apply-patch.js';
@@ -47,7 +47,7 @@ export interface PatchEvaluation {
  * rotation; the same seed gives the same placements.
  */
 export async function evaluatePatch(
-  classifier: Classifier,
+  classifier: Model,
   patch: tf.Tensor3D,
   images: tf.Tensor4D,
   labels: ArrayLike<number> | tf.Tensor1D,

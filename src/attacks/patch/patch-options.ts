@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { invalidArgument } from '../../errors.js';
-import type { Classifier } from '../../models/classifier.js';
+import type { Model } from '../../models/model.js';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../../optim/optimizers.js';
 import { checkShape } from './apply-patch.js';
 import { checkRange, type PatchShape } from './placement.js';
@@ -98,7 +98,7 @@ export function isPositiveInteger(v: number): boolean {
 }
 
 /** Images must be a non-empty batch of the model's input shape, within its bounds. */
-export function checkImages(classifier: Classifier, images: tf.Tensor4D): void {
+export function checkImages(classifier: Model, images: tf.Tensor4D): void {
   const [h, w, c] = classifier.inputShape;
   if (images.rank !== 4 || images.shape[1] !== h || images.shape[2] !== w || images.shape[3] !== c) {
     throw invalidArgument(

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Classifier } from '../../models/classifier.js';
+import type { Model } from '../../models/model.js';
 import { createOptimizer } from '../../optim/optimizers.js';
 import { Rng } from '../../util/rng.js';
 import { throwIfAborted } from '../attack-context.js';
@@ -71,7 +71,7 @@ const YIELD_INTERVAL_MS = 50;
  * @example const { patch } = await trainPatch(model, x, { target: model.classNames.indexOf('soccer_ball') });
  */
 export async function trainPatch(
-  classifier: Classifier,
+  classifier: Model,
   images: tf.Tensor4D,
   options: TrainPatchOptions,
 ): Promise<TrainedPatch> {

@@ -1,10 +1,10 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Norm } from '../../attacks/types.js';
-import type { Classifier } from '../../models/classifier.js';
+import type { Model } from '../../models/model.js';
 
 /** What the checks that run an attack get: the points to attack (already sampled and capped by the caller). */
 export interface AttackCheckInput {
-  classifier: Classifier;
+  classifier: Model;
   /** The points to attack [m, h, w, c] within the bounds (the caller keeps ownership). */
   x: tf.Tensor4D;
   labels: Int32Array;

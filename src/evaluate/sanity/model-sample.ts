@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { throwIfAborted } from '../../attacks/attack-context.js';
-import type { Classifier } from '../../models/classifier.js';
+import type { Model } from '../../models/model.js';
 import { Rng } from '../../util/rng.js';
 
 /** What the checks that probe the model directly (no attack) look at. */
 export interface ModelSample {
-  classifier: Classifier;
+  classifier: Model;
   /** A few inputs [n, h, w, c] within the classifier's bounds (the caller keeps ownership). */
   x: tf.Tensor4D;
   /** Their true labels. */
@@ -26,11 +26,6 @@ export function sampleIndices(n: number, cap: number, seed: number): Int32Array 
 /** Up to `cap` entries of `values`, drawn with the seed, in their original order. */
 export function sampleValues(values: ArrayLike<number>, cap: number, seed: number): Int32Array {
   return Int32Array.from(sampleIndices(values.length, cap, seed), (i) => values[i]);
-}
-
-/** The rows `rows` of x as a new tensor. */
-export function gatherRows(x: tf.Tensor4D, rows: Int32Array): tf.Tensor4D {
-  return tf.tidy(() => tf.gather(x, tf.tensor1d(rows, 'int32')));
 }
 
 /**

@@ -8,7 +8,7 @@ import type { Classifier } from '../../models/classifier.js';
 import { loadClassifier } from '../../models/node/load-classifier.js';
 import { bundledModelDir } from '../../models/node/package-root.js';
 import { checkNotConverged } from './not-converged.js';
-import { gatherRows } from './model-sample.js';
+import { gatherRows } from '../../util/rows.js';
 
 describe('checkNotConverged', () => {
   let mnist: MnistFixture;

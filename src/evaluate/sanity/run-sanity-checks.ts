@@ -2,13 +2,14 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { throwIfAborted } from '../../attacks/attack-context.js';
 import type { Norm } from '../../attacks/types.js';
 import { invalidArgument } from '../../errors.js';
-import type { Classifier } from '../../models/classifier.js';
+import type { Model } from '../../models/model.js';
 import { Rng } from '../../util/rng.js';
+import { gatherRows } from '../../util/rows.js';
 import type { AttackStepRecord, SanityCheckId, SanityFlag } from '../report-types.js';
 import { checkBlackBoxBeatsWhiteBox, type SuiteAttackKind } from './black-box-beats-white-box.js';
 import { checkLargeEps } from './large-eps-not-zero.js';
 import { checkMaskedGradients } from './masked-gradients.js';
-import { gatherRows, sampleIndices, sampleValues, type ModelSample } from './model-sample.js';
+import { sampleIndices, sampleValues, type ModelSample } from './model-sample.js';
 import { checkNonMonotoneEps } from './non-monotone-eps.js';
 import { checkNotConverged, DEFAULT_CONVERGENCE_BUDGET, type ConvergenceBudget } from './not-converged.js';
 import { checkProbabilityOutputs } from './probability-outputs.js';
@@ -59,7 +60,7 @@ export const DEFAULT_SANITY_LIMITS: SanityLimits = {
 };
 
 export interface SanityCheckOptions {
-  classifier: Classifier;
+  classifier: Model;
   /** The evaluated points [n, h, w, c] (the caller keeps ownership); `evaluation` indexes them. */
   x: tf.Tensor4D;
   labels: ArrayLike<number>;

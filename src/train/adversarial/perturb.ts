@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { BatchContext } from '../../attacks/attack-context.js';
 import { iterativeAttack } from '../../attacks/iterative.js';
-import type { Classifier } from '../../models/classifier.js';
+import type { Model } from '../../models/model.js';
 import type { Rng } from '../../util/rng.js';
 import type { AdversarialNorm } from './options.js';
 
@@ -20,13 +20,21 @@ export interface PerturbSettings {
  * and the last iterate (projected onto the ball and the bounds) is returned. The caller disposes the result.
  */
 export async function perturbIterative(
-  classifier: Classifier,
+  model: Model,
   x: tf.Tensor4D,
   labels: Int32Array,
   s: PerturbSettings,
   rng: Rng,
 ): Promise<tf.Tensor4D> {
-  const ctx = new BatchContext({ classifier, x, labels, targets: null, eps: s.eps, norm: s.norm, rng });
+  const ctx = new BatchContext({
+    classifier: model,
+    x,
+    labels,
+    targets: null,
+    eps: s.eps,
+    norm: s.norm,
+    rng,
+  });
   return iterativeAttack(ctx, {
     steps: s.steps,
     stepSize: s.stepSize,

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BatchContext } from '../../attacks/attack-context.js';
-import { normalizeGradient, project } from '../../attacks/norms.js';
-import type { Classifier } from '../../models/classifier.js';
+import { iterativeAttack } from '../../attacks/iterative.js';
+import type { Model } from '../../models/model.js';
 import type { Rng } from '../../util/rng.js';
+import { gatherRows } from '../../util/rows.js';
 import type { AdversarialNorm } from './options.js';
 import { klToTarget } from './softmax-gradients.js';
 
@@ -19,45 +20,42 @@ export interface TradesPerturbSettings {
 /**
  * TRADES' inner maximisation (Zhang et al. 2019, Algorithm 1): x' = argmax over the ball of
  * KL(softmax f(x) || softmax f(x')), from x + 0.001 * N(0, 1) (noise from `rng`), by `steps` steps of
- * stepSize along sign(g) (linf) or g / ||g||_2 (l2), each projected onto the ball and the bounds. The model
- * runs in inference mode (the reference code calls model.eval() here); the KL's gradient comes from
- * klToTarget, accurate on confident predictions. Reaches the model through a BatchContext, like the attacks.
- * The caller disposes the result.
+ * stepSize along sign(g) (linf) or g / ||g||_2 (l2), each projected onto the ball and the bounds: the attacks'
+ * iterative engine with the KL as its objective, its own start, and no early stop. The model runs in inference
+ * mode (the reference code calls model.eval() here); the KL's gradient comes from klToTarget, accurate on
+ * confident predictions. The caller disposes the result.
  */
 export async function tradesPerturb(
-  classifier: Classifier,
+  model: Model,
   x: tf.Tensor4D,
   labels: Int32Array,
   s: TradesPerturbSettings,
   rng: Rng,
 ): Promise<tf.Tensor4D> {
-  const ctx = new BatchContext({ classifier, x, labels, targets: null, eps: s.eps, norm: s.norm, rng });
-  const targetLogProbs = tf.tidy(() => tf.logSoftmax(ctx.logits(x)));
-  let xAdv = tf.tidy(() => {
-    const noise = new Float32Array(x.size);
-    for (let i = 0; i < noise.length; i++) noise[i] = TRADES_START_NOISE * rng.normal();
-    return project(x, tf.add(x, tf.tensor(noise, x.shape)), s.eps, s.norm, ctx.bounds);
+  const ctx = new BatchContext({
+    classifier: model,
+    x,
+    labels,
+    targets: null,
+    eps: s.eps,
+    norm: s.norm,
+    rng,
   });
+  const targetLogProbs = tf.tidy(() => tf.logSoftmax(ctx.logits(x)));
   try {
-    for (let step = 0; step < s.steps; step++) {
-      const pass = ctx.gradient(xAdv, (z) => klToTarget(targetLogProbs, z));
-      const next = tf.tidy(() =>
-        project(
-          x,
-          tf.add(xAdv, tf.mul(normalizeGradient(pass.grad, s.norm), s.stepSize)),
-          s.eps,
-          s.norm,
-          ctx.bounds,
-        ),
-      );
-      tf.dispose([pass.logits, pass.loss, pass.grad, xAdv]);
-      xAdv = next;
-      await ctx.yieldStep(step + 1, s.steps);
-    }
-    return xAdv;
-  } catch (err) {
-    xAdv.dispose();
-    throw err;
+    return await iterativeAttack(ctx, {
+      steps: s.steps,
+      stepSize: s.stepSize,
+      randomStart: (x0) => {
+        const noise = Float32Array.from({ length: x0.size }, () => TRADES_START_NOISE * rng.normal());
+        return tf.tidy(() => tf.add<tf.Tensor4D>(x0, tf.tensor(noise, x0.shape)));
+      },
+      restarts: 1,
+      loss: (z, rows) => tf.tidy(() => klToTarget(gatherRows(targetLogProbs, rows), z)),
+      momentum: 0,
+      earlyStop: false,
+      l1Sparsity: 1,
+    });
   } finally {
     targetLogProbs.dispose();
   }
