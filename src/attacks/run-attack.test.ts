@@ -28,6 +28,13 @@ beforeAll(async () => {
 });
 afterAll(() => f.dispose());
 
+/** x with its first `count` values replaced by NaN. */
+function withNaN(x: tf.Tensor4D, count: number): tf.Tensor4D {
+  const values = Float32Array.from(x.dataSync());
+  values.fill(NaN, 0, count);
+  return tf.tensor4d(values, x.shape);
+}
+
 async function caught(p: Promise<unknown>): Promise<AdvkitError> {
   const err = await p.catch((e: unknown) => e);
   expect(err).toBeInstanceOf(AdvkitError);
@@ -70,6 +77,40 @@ describe('runAttack', () => {
     fixed.results[0].success.forEach((s, i) => expect(s).toBe(Number(fixed.cleanPredictions[i] === 3)));
   });
 
+  it('does not count an example whose target is its true label as a success, keeps it clean and says so', async () => {
+    const before = tf.memory().numTensors;
+    // wild moves every input far: without the rule, examples already predicted as their target "succeed".
+    const targets = Int32Array.from(f.labels, (y, i) => (i < 5 ? y : (y + 1) % 10));
+    const run = await runAttack(f.classifier, wild, {
+      x: f.x,
+      labels: f.labels,
+      goal: { target: targets },
+      eps: 0.3,
+    });
+    const r = run.results[0];
+    expect(run.sameTargetCount).toBe(5);
+    expect(run.notes).toEqual([
+      expect.stringMatching(/^5 of 12 examples already belong to their target class/),
+    ]);
+    for (let i = 0; i < 5; i++) {
+      expect(r.success[i]).toBe(0);
+      expect(r.distances.linf[i]).toBe(0);
+      expect(r.predictions[i]).toBe(run.cleanPredictions[i]);
+    }
+    // Success and accuracy agree: an example counted as fooled is never also counted as correct.
+    r.success.forEach((s, i) => expect(s === 1 && r.predictions[i] === f.labels[i]).toBe(false));
+    run.dispose();
+    const untargeted = await runAttack(f.classifier, wild, {
+      x: f.x,
+      labels: f.labels,
+      eps: 0,
+      keepAdversarial: false,
+    });
+    expect(untargeted.sameTargetCount).toBe(0);
+    expect(untargeted.notes).toEqual([]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('reports progress up to the whole and can be cancelled', async () => {
     const seen: AttackProgress[] = [];
     const run = await runAttack(f.classifier, pgd, {
@@ -109,6 +150,10 @@ describe('runAttack', () => {
       [{ seed: -1 }, /seed must be an integer from 0/],
       [{ x: tf.zeros([2, 28, 28, 3]) }, /x must have shape \[n, 28, 28, 1\]/],
       [{ x: tf.fill([12, 28, 28, 1], 255) }, /bounds are \[0, 1\]/],
+      [
+        { x: withNaN(f.x, 2) },
+        /x contains 2 NaN values; inputs must be numbers within the model's bounds \[0, 1\]/,
+      ],
     ];
     for (const [change, message] of cases) {
       const err = await caught(runAttack(f.classifier, pgd, { ...ok, ...change }));

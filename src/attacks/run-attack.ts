@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { invalidArgument } from '../errors.js';
-import type { Classifier } from '../models/classifier.js';
+import type { Model } from '../models/model.js';
 import { checkSeed, Rng } from '../util/rng.js';
+import { allRows } from '../util/rows.js';
 import { parseParams, type Params, type Schema } from '../util/schema.js';
 import { BatchContext, goalMet, throwIfAborted } from './attack-context.js';
 import { distances, project, type Distances } from './norms.js';
@@ -73,6 +74,13 @@ export interface AttackRun {
   labels: Int32Array;
   /** Targets per example for targeted goals, else null. */
   targets: Int32Array | null;
+  /**
+   * Examples whose target is their true label (a targeted goal only; else 0). There is nothing to attack: their
+   * result is the clean input and they never count as successes, so success rates and accuracy agree.
+   */
+  sameTargetCount: number;
+  /** Plain-language notes about the run (e.g. examples left unattacked), for reports; empty when none. */
+  notes: string[];
   cleanPredictions: Int32Array;
   cleanAccuracy: number;
   results: AttackResult[];
@@ -89,7 +97,7 @@ const DEFAULT_BATCH_SIZE = 128;
  * once and its result is clipped to each eps. Everything but the returned adversarial tensors is disposed.
  */
 export async function runAttack<S extends Schema>(
-  classifier: Classifier,
+  classifier: Model,
   attack: Attack<S>,
   options: RunAttackOptions,
 ): Promise<AttackRun> {
@@ -98,6 +106,8 @@ export async function runAttack<S extends Schema>(
   const labels = setup.labels;
   const cleanPredictions = await predictClasses(classifier, x, { batchSize, signal: options.signal });
   const targets = await resolveTargets(options.goal ?? 'untargeted', labels, classifier, x, batchSize, seed);
+  const sameTarget = Uint8Array.from(labels, (y, i) => Number(targets !== null && targets[i] === y));
+  const sameTargetCount = sameTarget.reduce((a, v) => a + v, 0);
   const results = epsList.map((eps) => emptyResult(eps, n));
   const kept: tf.Tensor4D[][] = epsList.map(() => []);
   const keep = options.keepAdversarial !== false;
@@ -140,19 +150,19 @@ export async function runAttack<S extends Schema>(
           return { adv, cost: ctx.cost, seconds: (Date.now() - t0) / 1000 };
         };
         const scoreInto = (e: number, out: { adv: tf.Tensor4D; cost: Cost; seconds: number }): void =>
-          score(
+          score({
             classifier,
             xb,
             out,
-            epsList[e],
+            eps: epsList[e],
             norm,
             start,
-            batchLabels,
-            batchTargets,
-            results[e],
-            kept[e],
-            keep,
-          );
+            labels: batchLabels,
+            targets: batchTargets,
+            sameTarget: sameTarget.subarray(start, start + size),
+            result: results[e],
+            kept: keep ? kept[e] : null,
+          });
         if (attack.budget === 'fixed') {
           for (let e = 0; e < epsList.length; e++) {
             scoreInto(e, await runOne(epsList[e] ?? Infinity, e));
@@ -186,6 +196,14 @@ export async function runAttack<S extends Schema>(
     seed,
     labels,
     targets,
+    sameTargetCount,
+    notes:
+      sameTargetCount === 0
+        ? []
+        : [
+            `${sameTargetCount} of ${n} examples already belong to their target class (target = true label): ` +
+              'they were not counted as successes and keep their clean input.',
+          ],
     cleanPredictions,
     cleanAccuracy: mean(cleanPredictions.map((p, i) => Number(p === labels[i]))),
     results,
@@ -193,26 +211,46 @@ export async function runAttack<S extends Schema>(
   };
 }
 
-function score(
-  classifier: Classifier,
-  xb: tf.Tensor4D,
-  out: { adv: tf.Tensor4D; cost: Cost; seconds: number },
-  eps: number | undefined,
-  norm: Norm,
-  start: number,
-  labels: Int32Array,
-  targets: Int32Array | null,
-  result: AttackResult,
-  kept: tf.Tensor4D[],
-  keep: boolean,
-): void {
-  const projected = project(xb, out.adv, eps ?? Infinity, norm, classifier.bounds);
+interface Scoring {
+  classifier: Model;
+  /** The batch's clean inputs. */
+  xb: tf.Tensor4D;
+  /** The attack's output (taken over) and what it cost. */
+  out: { adv: tf.Tensor4D; cost: Cost; seconds: number };
+  eps: number | undefined;
+  norm: Norm;
+  /** The batch's first example. */
+  start: number;
+  labels: Int32Array;
+  targets: Int32Array | null;
+  /** 1 for the batch's examples whose target is their label: they keep their clean input. */
+  sameTarget: Uint8Array;
+  result: AttackResult;
+  /** Where the projected inputs go, or null to dispose them. */
+  kept: tf.Tensor4D[] | null;
+}
+
+/** Projects an attack's output, then scores it into `result` (the runner's own verdict, not the attack's). */
+function score(o: Scoring): void {
+  const { classifier, xb, out, start, result } = o;
+  let projected = project(xb, out.adv, o.eps ?? Infinity, o.norm, classifier.bounds);
   out.adv.dispose();
+  if (o.sameTarget.includes(1)) {
+    const mask = o.sameTarget;
+    const restored = tf.tidy(() =>
+      tf.where(tf.reshape(tf.tensor1d(mask, 'bool'), [mask.length, 1, 1, 1]), xb, projected),
+    );
+    projected.dispose();
+    projected = restored;
+  }
   const pred = tf.tidy(() => tf.argMax(classifier.logits(projected), 1));
   const predictions = Int32Array.from(pred.dataSync());
   pred.dispose();
-  const rows = Int32Array.from({ length: predictions.length }, (_, i) => i);
-  result.success.set(goalMet(predictions, rows, labels, targets), start);
+  const met = goalMet(predictions, allRows(predictions.length), o.labels, o.targets);
+  result.success.set(
+    met.map((m, i) => m & (1 - o.sameTarget[i])),
+    start,
+  );
   result.predictions.set(predictions, start);
   const d = distances(xb, projected, classifier.bounds);
   result.distances.l0.set(d.l0, start);
@@ -222,7 +260,7 @@ function score(
   result.cost.gradients += out.cost.gradients;
   result.cost.queries += out.cost.queries;
   result.seconds += out.seconds;
-  if (keep) kept.push(projected);
+  if (o.kept) o.kept.push(projected);
   else projected.dispose();
 }
 
@@ -258,11 +296,7 @@ interface Setup<S extends Schema> {
   params: Params<S>;
 }
 
-function validate<S extends Schema>(
-  classifier: Classifier,
-  attack: Attack<S>,
-  o: RunAttackOptions,
-): Setup<S> {
+function validate<S extends Schema>(classifier: Model, attack: Attack<S>, o: RunAttackOptions): Setup<S> {
   const name = attack.name;
   const norm = o.norm ?? 'linf';
   if (!NORMS.includes(norm))
@@ -294,13 +328,18 @@ function validate<S extends Schema>(
   const n = x.shape[0];
   if (n === 0) throw invalidArgument('x holds no examples.');
   const [lo, hi] = classifier.bounds;
-  const [min, max] = tf
-    .tidy(() => [tf.min(x), tf.max(x)])
+  const [min, max, nan] = tf
+    .tidy(() => [tf.min(x), tf.max(x), tf.sum(tf.cast(tf.isNaN(x), 'int32'))])
     .map((t) => {
       const v = t.dataSync()[0];
       t.dispose();
       return v;
     });
+  if (nan > 0) {
+    throw invalidArgument(
+      `x contains ${nan} NaN value${nan === 1 ? '' : 's'}; inputs must be numbers within the model's bounds [${lo}, ${hi}].`,
+    );
+  }
   if (min < lo - 1e-6 || max > hi + 1e-6) {
     throw invalidArgument(
       `x has values in [${min}, ${max}] but the model's bounds are [${lo}, ${hi}]: scale the inputs into the bounds.`,
@@ -354,7 +393,7 @@ function toLabels(
 async function resolveTargets(
   goal: Goal,
   labels: Int32Array,
-  classifier: Classifier,
+  classifier: Model,
   x: tf.Tensor4D,
   batchSize: number,
   seed: number,
