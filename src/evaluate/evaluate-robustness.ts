@@ -9,6 +9,7 @@ import type { Model } from '../models/model.js';
 import { mixSeed } from '../util/seeded-math-random.js';
 import { base64ToFloat32, float32ToBase64 } from '../util/base64.js';
 import {
+  checkResumedChunk,
   matchingState,
   STATE_FORMAT,
   type ChunkRecord,
@@ -189,6 +190,7 @@ export async function evaluateRobustness(
           state.chunks.push(record);
           if (store) await store.save(state);
         } else {
+          checkResumedChunk(record, members, store?.location ?? 'the evaluation state');
           resumedChunks++;
         }
         for (const i of record.broken) {
