@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClassifier } from '../models/create-classifier.js';
 import { Rng } from '../util/rng.js';
 import { BatchContext } from './attack-context.js';
+import { iterativeAttack } from './iterative.js';
 import { attackLoss } from './losses.js';
 import { pgd } from './pgd.js';
 import { runAttack } from './run-attack.js';
@@ -77,5 +79,56 @@ describe('the iterative gradient engine', () => {
     });
     expect(three.results[0].successRate).toBeGreaterThanOrEqual(one.results[0].successRate);
     expect(three.results[0].cost.gradients).toBeGreaterThan(one.results[0].cost.gradients);
+  });
+});
+
+describe('the engine hooks', () => {
+  it('ascends a custom objective from a custom start, projected: one step is x + eps * sign(its gradient)', async () => {
+    const model = createClassifier('linear', { inputShape: [2, 3, 1], numClasses: 3, seed: 7 });
+    const kernel = model.trainableVariables()[0].arraySync() as number[][];
+    const x = tf.tensor4d([0.1, 0.9, 0.5, 0.05, 0.95, 0.4, 0.3, 0.6, 0.2, 0.7, 0.5, 0.5], [2, 2, 3, 1]);
+    const before = tf.memory().numTensors;
+    const seenRows: number[][] = [];
+    const settings = {
+      steps: 1,
+      stepSize: 0.3,
+      restarts: 1,
+      momentum: 0,
+      earlyStop: false,
+      l1Sparsity: 1,
+      // Ascend minus the logit of class 2 (whatever the labels): the step is -eps * sign(w_2).
+      loss: (z: tf.Tensor2D, rows: Int32Array): tf.Tensor1D => {
+        seenRows.push(Array.from(rows));
+        return tf.tidy(() => tf.neg(tf.squeeze<tf.Tensor1D>(tf.slice(z, [0, 2], [-1, 1]), [1])));
+      },
+    };
+    const context = (): BatchContext =>
+      new BatchContext({
+        classifier: model,
+        x,
+        labels: new Int32Array(2),
+        targets: null,
+        eps: 0.2,
+        norm: 'linf',
+        rng: new Rng(0),
+      });
+    const stepped = await iterativeAttack(context(), { ...settings, randomStart: false });
+    const xs = x.dataSync();
+    const expected = Array.from(xs, (v, i) =>
+      Math.min(1, Math.max(0, v - 0.2 * Math.sign(kernel[i % 6][2]))),
+    );
+    Array.from(stepped.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(expected[i], 6));
+    expect(seenRows).toEqual([[0, 1]]);
+    // A start far outside the ball is projected onto it and the bounds before the first step.
+    const started = await iterativeAttack(context(), {
+      ...settings,
+      steps: 0,
+      randomStart: (x0) => tf.add<tf.Tensor4D>(x0, 0.5),
+    });
+    Array.from(started.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(Math.min(1, xs[i] + 0.2), 6));
+    tf.dispose([stepped, started]);
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+    model.dispose();
   });
 });

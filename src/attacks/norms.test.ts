@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../util/rng.js';
-import { batchNorm, distances, project, projectL1Box, randomInBall } from './norms.js';
+import { batchNorm, distances, project, projectL1Box, randomInBall, sparseL1Step } from './norms.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -82,5 +82,21 @@ describe('norms', () => {
     expect(d.l2[0]).toBeCloseTo(0.5);
     expect(d.linf[0]).toBeCloseTo(0.4);
     tf.dispose([x, y]);
+  });
+});
+
+describe('sparseL1Step', () => {
+  it('moves the counts[i] largest |g| of each row by sign(g), to L1 length stepSizes[i]; the box filter skips blocked values', () => {
+    const before = tf.memory().numTensors;
+    const g = tf.tensor4d([3, -1, 2, 0.5, -4, 1, 0, 2], [2, 4, 1, 1]);
+    // (+ 0 turns the -0 of sign(-1) * 0 into 0.)
+    const step = sparseL1Step(g, Int32Array.from([2, 1]), Float32Array.from([1, 0.5]), null);
+    expect(Array.from(step.dataSync(), (v) => v + 0)).toEqual([0.5, 0, 0.5, 0, -0.5, 0, 0, 0]);
+    // Row 0's largest value sits at the upper bound with g > 0: it cannot move, so the next ones do.
+    const x = tf.tensor4d([1, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], [2, 4, 1, 1]);
+    const boxed = sparseL1Step(g, Int32Array.from([1, 1]), Float32Array.from([1, 1]), { x, bounds: [0, 1] });
+    expect(Array.from(boxed.dataSync(), (v) => v + 0)).toEqual([0, 0, 1, 0, -1, 0, 0, 0]);
+    tf.dispose([g, step, x, boxed]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
