@@ -128,6 +128,7 @@ describe('evaluateRobustness', () => {
       [{ labels: [1, 2] }, /2 labels for 12 inputs/],
       [{ batchSize: 0 }, /batchSize/],
       [{ eot: 0 }, /eot \(passes averaged per gradient\) must be an integer >= 1/],
+      [{ seed: 2 ** 53 + 2 }, /seed must be an integer from 0 to 9007199254740991, got 9007199254740994/],
     ];
     for (const [extra, message] of bad) {
       const err = await evaluateRobustness(f.classifier, options(extra)).catch((e: unknown) => e);

@@ -7,6 +7,7 @@ import { NORMS, type Norm } from '../attacks/types.js';
 import { invalidArgument } from '../errors.js';
 import type { Model } from '../models/model.js';
 import { mixSeed } from '../util/seeded-math-random.js';
+import { checkSeed } from '../util/rng.js';
 import { base64ToFloat32, float32ToBase64 } from '../util/base64.js';
 import {
   checkResumedChunk,
@@ -378,7 +379,7 @@ function validate(classifier: Model, o: EvaluateOptions) {
     norm: o.norm,
     epsList,
     suite,
-    seed: o.seed ?? 0,
+    seed: checkSeed(o.seed ?? 0),
     batchSize,
     chunkSize,
     galleryCount,
