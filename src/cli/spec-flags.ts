@@ -1,9 +1,10 @@
 import { Option, type Command } from 'commander';
 import type { TObject, TSchema } from 'typebox';
-import { invalidArgument } from '../errors.js';
+import type { TaskInput } from '../tasks/task.js';
+import { AdvkitError, invalidArgument } from '../errors.js';
 import { parseNumberText } from '../tasks/budgets.js';
 import { schemaKeyword } from '../tasks/spec.js';
-import { checkValue, fieldKind, choiceValues, type Field } from '../util/schema.js';
+import { checkValue, choiceValues, fieldKind, numberLimits, type Field } from '../util/schema.js';
 
 /**
  * CLI flags generated from a task's spec schema (the single source of truth): every property becomes one
@@ -111,11 +112,87 @@ export function specFromFlags(
     if (raw === undefined) continue;
     const value = fromText(f, raw);
     if (isField(f.schema)) {
-      // A negated switch (--no-sanity) stores false; a switch given alone stores true.
-      out[f.key] = checkValue(f.schema, value, f.flag);
+      const kind = fieldKind(f.schema);
+      out[f.key] =
+        kind === 'number' || kind === 'integer'
+          ? checkFlagNumber(f.flag, f.schema, value, raw)
+          : checkValue(f.schema, value, f.flag);
       continue;
     }
     out[f.key] = value;
   }
   return out;
+}
+
+/**
+ * A numeric flag checked against its field, in the words the CLI has always used: "--n must be a positive
+ * integer, got '0'", "--lr must be > 0 and <= 100, got '0'", with the value quoted as typed.
+ */
+function checkFlagNumber(flag: string, schema: Field, value: unknown, raw: unknown): number {
+  const integer = fieldKind(schema) === 'integer';
+  const { min, max, exclusiveMin, exclusiveMax } = numberLimits(schema);
+  const ok =
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    (!integer || Number.isSafeInteger(value)) &&
+    (min === undefined || (exclusiveMin ? value > min : value >= min)) &&
+    (max === undefined || (exclusiveMax ? value < max : value <= max));
+  if (ok) return value;
+  let expected: string;
+  if (integer && min === 1 && !exclusiveMin && max === undefined) expected = 'a positive integer';
+  else if (integer && min === 0 && !exclusiveMin && max === undefined) expected = 'an integer >= 0';
+  else if (!integer && min === 0 && exclusiveMin && max === undefined)
+    expected = 'a positive number (e.g. 0.3 or 8/255)';
+  else if (min !== undefined || max !== undefined) {
+    const parts: string[] = [];
+    if (min !== undefined) parts.push(`${exclusiveMin ? '>' : '>='} ${min}`);
+    if (max !== undefined) parts.push(`${exclusiveMax ? '<' : '<='} ${max}`);
+    expected = (integer ? 'an integer ' : '') + parts.join(' and ');
+  } else expected = integer ? 'an integer' : 'a number';
+  throw invalidArgument(`${flag} must be ${expected}, got '${String(raw)}'.`);
+}
+
+/** The flag a user types for a spec key: a switch that is on by default is given as its --no- form. */
+function typedFlag(f: SpecFlag): string {
+  const off =
+    isField(f.schema) && fieldKind(f.schema) === 'boolean' && schemaKeyword(f.schema, 'default') === true;
+  return off ? `--no-${f.flag.slice(2)}` : f.flag;
+}
+
+/**
+ * A task's error in the words of the command line. Tasks name options by their spec keys, quoted
+ * ('attackStepSize'), and put the one at fault in details.option; a CLI user typed flags, so each quoted key
+ * of the command becomes its flag (--attack-step-size). `extra` names run options that the command exposes as
+ * flags of its own (resume -> --resume). Errors without details.option pass through unchanged.
+ */
+export function withFlagNames(
+  err: unknown,
+  flags: readonly SpecFlag[],
+  extra: Readonly<Record<string, string>> = {},
+): unknown {
+  if (!(err instanceof AdvkitError) || typeof err.details?.option !== 'string') return err;
+  const names = new Map<string, string>([...flags.map((f): [string, string] => [f.key, typedFlag(f)])]);
+  for (const [key, flag] of Object.entries(extra)) names.set(key, flag);
+  const message = err.message.replace(
+    /'([A-Za-z][A-Za-z0-9]*)'/g,
+    (quoted, key: string) => names.get(key) ?? quoted,
+  );
+  const flag = names.get(err.details.option);
+  return new AdvkitError(err.code, message, { ...err.details, ...(flag !== undefined ? { flag } : {}) });
+}
+
+/**
+ * The flags' values as a task's input. The keys come from the schema's own properties and each value was
+ * checked against its field by `specFromFlags`, so the task's parseSpec only fills in defaults.
+ */
+export function taskInput<S extends TObject>(
+  schema: S,
+  values: Readonly<Record<string, unknown>>,
+): TaskInput<S> {
+  for (const key of Object.keys(values)) {
+    if (!Object.hasOwn(schema.properties, key)) {
+      throw invalidArgument(`'${key}' is not an option of this command.`);
+    }
+  }
+  return values as TaskInput<S>;
 }

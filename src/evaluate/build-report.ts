@@ -6,7 +6,7 @@ import { threatModel, type ClassAccuracy, type EvaluationReport, type SanityFlag
 
 export interface ReportContext {
   model: EvaluationReport['model'];
-  dataset: { name: string; split: string };
+  dataset: { name: string; split: string; sample?: string; notes?: string[] };
   /** The sanity checks' flags; null when they were skipped. */
   flags: readonly SanityFlag[] | null;
   command: string;

@@ -17,6 +17,10 @@ export interface EvaluationReport {
     n: number;
     /** sha256 over the evaluated inputs (float32 bytes) and labels (int32 bytes). */
     sha256: string;
+    /** Set when the points came from the sample bundled with advkit: what it holds. */
+    sample?: string;
+    /** Facts about the data a reader must know (a partial split, a sample, a clamped count). */
+    notes?: string[];
   };
   /** RobustBench's spelling of the norm: 'Linf', 'L2', 'L1'. */
   threat_model: ThreatModel;

@@ -65,8 +65,11 @@ export function parseBudgets(
       );
     }
     if (value < 0 || (value === 0 && rules.allowZero === false)) {
-      const low = rules.allowZero === false ? '> 0 (robust accuracy at eps 0 is the clean accuracy)' : '>= 0';
-      throw invalidArgument(`${name} must be ${low}, got '${text}'.`);
+      throw invalidArgument(
+        rules.allowZero === false
+          ? `${name} must be positive: robust accuracy at eps 0 is the clean accuracy; got '${text}'.`
+          : `${name} must be >= 0, got '${text}'.`,
+      );
     }
     if (rules.bounds !== undefined && rules.norm === 'linf' && value > rules.bounds[1] - rules.bounds[0]) {
       throw invalidArgument(

@@ -4,6 +4,7 @@ import { loadDataset } from '../data/node/load-dataset.js';
 import { readImageFile } from '../data/node/image-file.js';
 import { subset } from '../data/subset.js';
 import { assertSampleHolds } from '../data/sample-guard.js';
+import { invalidArgument } from '../errors.js';
 import type { Classifier } from '../models/classifier.js';
 import { assertDataFitsClassifier } from '../train/evaluate.js';
 import { Rng } from '../util/rng.js';
@@ -94,10 +95,10 @@ export async function loadModelSample(model: Classifier, req: DataRequest): Prom
   const x = pixelsToInputs(picked.pixels, [n, picked.height, picked.width, picked.channels], model.bounds);
   return {
     x,
-    labels: Int32Array.from(picked.labels),
+    labels: modelLabels(picked, model.classNames),
     indices,
     sources: Array.from(indices, (i) => `${narrowed.name}/${narrowed.split}#${i}`),
-    info: { name, split: req.split, n, ...(sample !== undefined ? { sample } : {}), notes },
+    info: { name, split: narrowed.split, n, ...(sample !== undefined ? { sample } : {}), notes },
   };
 }
 
@@ -118,6 +119,29 @@ function toModelClasses(ds: ImageDataset, classNames: readonly string[]): ImageD
   return same || !within || classNames.length >= ds.classNames.length
     ? ds
     : subset(ds, { classes: [...classNames], relabel: true });
+}
+
+/**
+ * The dataset's labels as the model's class indices. Usually the same classes in the same order; an image
+ * folder labelled in another order (Keras ImageNet ids for a Darknet-order model) is matched by class name.
+ */
+function modelLabels(ds: ImageDataset, classNames: readonly string[]): Int32Array {
+  if (ds.classNames.every((name, i) => classNames[i] === name)) return Int32Array.from(ds.labels);
+  const index = new Map<string, number>();
+  classNames.forEach((name, i) => {
+    if (!index.has(name)) index.set(name, i);
+  });
+  return ds.labels.map((label) => {
+    const name = ds.classNames[label];
+    const i = index.get(name);
+    if (i === undefined) {
+      throw invalidArgument(
+        `Dataset '${ds.name}' has class '${name}' (label ${label}), which is not a class of the model; ` +
+          'give --labels or --label-map so that the names agree.',
+      );
+    }
+    return i;
+  });
 }
 
 /** Image files decoded at the model's input size, in its input space; the caller disposes x. */

@@ -14,8 +14,12 @@ export interface Task<S extends TObject, R extends TaskResult, P = never> {
   readonly title: string;
   /** The spec's schema: types, CLI flags, HTTP validation, OpenAPI and forms all come from it. */
   readonly schema: S;
-  run(spec: Static<S>, ctx?: TaskContext<P>): Promise<TaskOutput<R>>;
+  /** Checks the spec (defaults fill in what is missing), then does the work. */
+  run(spec: TaskInput<S>, ctx?: TaskContext<P>): Promise<TaskOutput<R>>;
 }
+
+/** What a caller passes: any part of the spec; the task checks it and fills in the defaults. */
+export type TaskInput<S extends TObject> = Partial<Static<S>>;
 
 export interface TaskContext<P = never> {
   /** Cancels the work; the task throws an AdvkitError with code ABORTED. */

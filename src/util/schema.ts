@@ -40,12 +40,14 @@ interface NumberOptions {
   max?: number;
   /** True when min itself is not allowed (e.g. a step size must be > 0). */
   exclusiveMin?: boolean;
+  /** True when max itself is not allowed (e.g. a fraction must be < 1). */
+  exclusiveMax?: boolean;
 }
 
 function numberKeywords(o: NumberOptions): Record<string, unknown> {
   const out: Record<string, unknown> = { description: o.description };
   if (o.min !== undefined) out[o.exclusiveMin === true ? 'exclusiveMinimum' : 'minimum'] = o.min;
-  if (o.max !== undefined) out.maximum = o.max;
+  if (o.max !== undefined) out[o.exclusiveMax === true ? 'exclusiveMaximum' : 'maximum'] = o.max;
   return out;
 }
 
@@ -156,32 +158,36 @@ export function checkValue(f: Field, value: unknown, name: string): unknown {
   }
 }
 
-function numberLimits(f: Field): { min?: number; max?: number; exclusiveMin: boolean } {
+export function numberLimits(f: Field): {
+  min?: number;
+  max?: number;
+  exclusiveMin: boolean;
+  exclusiveMax: boolean;
+} {
   const num = (name: string): number | undefined => {
     const v = keyword(f, name);
     return typeof v === 'number' ? v : undefined;
   };
   const exclusive = num('exclusiveMinimum');
+  const exclusiveMax = num('exclusiveMaximum');
   return {
     min: exclusive ?? num('minimum'),
-    max: num('maximum'),
+    max: exclusiveMax ?? num('maximum'),
     exclusiveMin: exclusive !== undefined,
+    exclusiveMax: exclusiveMax !== undefined,
   };
 }
 
 function checkNumber(f: Field, value: unknown, name: string): number {
   const expected = describeRange(f);
   const integerOnly = fieldKind(f) === 'integer';
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    (integerOnly && !Number.isSafeInteger(value))
-  ) {
+  if (typeof value !== 'number' || !Number.isFinite(value) || (integerOnly && !Number.isSafeInteger(value))) {
     throw invalidArgument(`${name} must be ${expected}, got ${show(value)}.`);
   }
-  const { min, max, exclusiveMin } = numberLimits(f);
+  const { min, max, exclusiveMin, exclusiveMax } = numberLimits(f);
   const belowMin = min !== undefined && (exclusiveMin ? value <= min : value < min);
-  if (belowMin || (max !== undefined && value > max)) {
+  const aboveMax = max !== undefined && (exclusiveMax ? value >= max : value > max);
+  if (belowMin || aboveMax) {
     throw invalidArgument(`${name} must be ${expected}, got ${value}.`);
   }
   return value;
@@ -189,13 +195,15 @@ function checkNumber(f: Field, value: unknown, name: string): number {
 
 /** "an integer >= 1", "a number > 0 and <= 1". */
 export function describeRange(f: Field): string {
-  const { min, max, exclusiveMin } = numberLimits(f);
+  const { min, max, exclusiveMin, exclusiveMax } = numberLimits(f);
   const integerOnly = fieldKind(f) === 'integer';
   const parts: string[] = [];
   if (min !== undefined) parts.push(`${exclusiveMin ? '>' : '>='} ${min}`);
-  if (max !== undefined) parts.push(`<= ${max}`);
+  if (max !== undefined) parts.push(`${exclusiveMax ? '<' : '<='} ${max}`);
   const noun = integerOnly ? 'an integer' : 'a number';
-  return parts.length === 0 ? `a finite ${integerOnly ? 'integer' : 'number'}` : `${noun} ${parts.join(' and ')}`;
+  return parts.length === 0
+    ? `a finite ${integerOnly ? 'integer' : 'number'}`
+    : `${noun} ${parts.join(' and ')}`;
 }
 
 function show(value: unknown): string {

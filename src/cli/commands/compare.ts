@@ -25,7 +25,8 @@ import type { CliIo } from '../main.js';
 import { nonNegativeInt, oneOf, positiveInt } from '../parse-options.js';
 import { createProgressLine } from '../progress.js';
 import { collectParamFlags, flagsOf, paramsFromFlags } from './attack-params.js';
-import { parseBudgets, percent } from './attack-shared.js';
+import { percent } from '../../tasks/attack-shared.js';
+import { parseBudgets } from '../../tasks/budgets.js';
 
 export interface CompareCliOptions {
   models?: string;

@@ -7,10 +7,12 @@ const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
  * case) and the robust accuracy, then the sanity flags.
  */
 export function evaluationTable(report: EvaluationReport, epsTexts: readonly string[]): string {
+  // Rows are labelled by value, so a label can never sit beside another budget's numbers.
+  const label = (eps: number): string => epsTexts[report.eps.indexOf(eps)] ?? String(eps);
   const attacks = report.suite.attacks.map((a) => a.name);
   const header = ['eps', 'clean', ...attacks.map((a) => `after ${a}`), 'robust'];
-  const rows = report.robust.map((r, i) => [
-    epsTexts[i] ?? String(r.eps),
+  const rows = report.robust.map((r) => [
+    label(r.eps),
     pct(report.clean_acc),
     ...r.by_attack.map((s) => pct(s.accuracy_after)),
     pct(r.autoattack_acc),
@@ -20,7 +22,8 @@ export function evaluationTable(report: EvaluationReport, epsTexts: readonly str
     cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
   const out = [
     `${report.model.name} on ${report.dataset.name} ${report.dataset.split} (n=${report.dataset.n}), ` +
-      `${report.threat_model}, suite ${report.suite.name}`,
+      `${report.threat_model}, suite ${report.suite.name}` +
+      (report.dataset.sample === undefined ? '' : ` [bundled sample: ${report.dataset.sample}]`),
     line(header),
     ...rows.map(line),
   ];

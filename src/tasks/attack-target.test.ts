@@ -49,3 +49,15 @@ describe('resolveTarget', () => {
     expect(editDistance('same', 'same')).toBe(0);
   });
 });
+
+describe('resolveTarget with signed or fractional numbers', () => {
+  const digits = ['0', '1', '2', '3'];
+  it('refuses -1, -3, +2 and 1.5 instead of reading them as class names', () => {
+    for (const bad of ['-1', '-3', '+2', '1.5']) {
+      expect(() => resolveTarget(bad, digits)).toThrow(
+        /is not a class of this model: indices are whole numbers from 0 to 3/,
+      );
+    }
+    expect(resolveTarget('3', digits).index).toBe(3);
+  });
+});

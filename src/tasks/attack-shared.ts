@@ -1,39 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { AttackResult } from '../../attacks/run-attack.js';
-import type { Norm } from '../../attacks/types.js';
-import { AdvkitError, invalidArgument } from '../../errors.js';
-import type { Classifier } from '../../models/classifier.js';
-import { imageFromValues, perturbationImage, type PixelImage } from '../../render/pixel-image.js';
-import { parseNumber } from '../parse-options.js';
-import { flagFor } from './attack-params.js';
-
-/** A budget as a number and as the user wrote it ('8/255'). */
-export interface Budget {
-  value: number;
-  text: string;
-}
-
-/** --eps: a number, a fraction (8/255) or a comma-separated list of them (0.1,0.2,0.3). */
-export function parseBudgets(value: string): Budget[] {
-  const parts = value.split(',').map((p) => p.trim());
-  return parts.map((text) => {
-    let n: number;
-    try {
-      n = parseNumber(text);
-    } catch {
-      throw invalidArgument(
-        `--eps must be a number, a fraction such as 8/255, or a comma-separated list of them; got '${value}'.`,
-      );
-    }
-    if (n < 0) throw invalidArgument(`--eps must be >= 0, got '${text}'.`);
-    return { value: n, text };
-  });
-}
+import type { AttackResult } from '../attacks/run-attack.js';
+import type { Norm } from '../attacks/types.js';
+import { AdvkitError } from '../errors.js';
+import type { Model } from '../models/model.js';
+import { imageFromValues, perturbationImage, type PixelImage } from '../render/pixel-image.js';
+import { budgetText, type Budget } from './budgets.js';
+import { flagFor } from './reproduce.js';
 
 /** A result's budget as the user wrote it ('8/255'), or 'none' for a minimal attack run without one. */
 export function epsText(result: AttackResult, budgets: readonly Budget[] | undefined): string {
-  if (result.eps === null) return 'none';
-  return budgets?.find((b) => b.value === result.eps)?.text ?? String(Number(result.eps.toPrecision(4)));
+  return result.eps === null ? 'none' : budgetText(result.eps, budgets);
 }
 
 /** 'eps 8/255', or what a minimal attack without a budget did. */
@@ -47,7 +23,7 @@ export interface Top1 {
 }
 
 /** Top class and its softmax probability per example, in batches. */
-export async function top1(classifier: Classifier, x: tf.Tensor4D, batchSize: number): Promise<Top1[]> {
+export async function top1(classifier: Model, x: tf.Tensor4D, batchSize: number): Promise<Top1[]> {
   const out: Top1[] = [];
   for (let start = 0; start < x.shape[0]; start += batchSize) {
     const size = Math.min(batchSize, x.shape[0] - start);
@@ -63,7 +39,7 @@ export async function top1(classifier: Classifier, x: tf.Tensor4D, batchSize: nu
   return out;
 }
 
-export function className(classifier: Classifier, index: number): string {
+export function className(classifier: Model, index: number): string {
   return classifier.classNames[index] ?? String(index);
 }
 
@@ -83,7 +59,7 @@ export function percent(v: number): string {
 
 /** The three pictures of example i: original, adversarial, perturbation x10. */
 export function examplePictures(
-  classifier: Classifier,
+  classifier: Model,
   clean: Float32Array,
   adversarial: Float32Array,
   i: number,

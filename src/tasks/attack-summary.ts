@@ -1,6 +1,7 @@
-import type { AttackResult, AttackRun } from '../../attacks/run-attack.js';
-import type { Norm } from '../../attacks/types.js';
-import { epsText, NORM_LABEL, percent, type Budget } from './attack-shared.js';
+import type { AttackResult, AttackRun } from '../attacks/run-attack.js';
+import type { Norm } from '../attacks/types.js';
+import { epsText, NORM_LABEL, percent } from './attack-shared.js';
+import type { Budget } from './budgets.js';
 
 export interface DistanceStats {
   mean: number | null;

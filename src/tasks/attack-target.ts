@@ -1,5 +1,5 @@
-import type { Goal } from '../../attacks/types.js';
-import { invalidArgument } from '../../errors.js';
+import type { Goal } from '../attacks/types.js';
+import { invalidArgument } from '../errors.js';
 
 /** The goal from --target, and how to describe it. */
 export interface ResolvedTarget {
@@ -27,7 +27,15 @@ export function resolveTarget(value: string | undefined, classNames: readonly st
   const v = value.trim();
   if (v === 'least-likely')
     return { goal: 'least-likely', description: 'target: least-likely class', index: null };
-  if (v === 'random') return { goal: 'random', description: 'target: random class (seeded)', index: null };
+  if (v === 'random') {
+    return { goal: 'random', description: 'target: random class (seeded)', index: null };
+  }
+  // A signed number is an index out of range, never a name: normalize() would turn '-1' into '1'.
+  if (/^[-+]\d+(\.\d*)?$/.test(v) || /^\d+\.\d*$/.test(v)) {
+    throw invalidArgument(
+      `--target ${v} is not a class of this model: indices are whole numbers from 0 to ${classNames.length - 1}.`,
+    );
+  }
   const byName = classNames.flatMap((n, i) => (normalize(n) === normalize(v) ? [i] : []));
   if (byName.length === 1) return fixed(byName[0], classNames);
   if (byName.length > 1) {
@@ -53,7 +61,11 @@ export function resolveTarget(value: string | undefined, classNames: readonly st
 }
 
 function fixed(index: number, classNames: readonly string[]): ResolvedTarget {
-  return { goal: { target: index }, description: `target: ${classNames[index]} (class ${index})`, index };
+  return {
+    goal: { target: index },
+    description: `target: ${classNames[index]} (class ${index})`,
+    index,
+  };
 }
 
 /** Up to five names: those containing the query first, then the nearest by edit distance. */

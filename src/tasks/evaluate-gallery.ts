@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { RobustnessEvaluation } from '../../evaluate/evaluate-robustness.js';
-import type { Classifier } from '../../models/classifier.js';
-import { imageFromValues, perturbationImage } from '../../render/pixel-image.js';
-import type { ReportGalleryItem } from '../../render/node/report-html.js';
+import type { RobustnessEvaluation } from '../evaluate/evaluate-robustness.js';
+import type { Classifier } from '../models/classifier.js';
+import { imageFromValues, perturbationImage } from '../render/pixel-image.js';
+import type { ReportGalleryItem } from '../render/node/report-html.js';
 import { AMPLIFY } from './attack-shared.js';
 
 /** The report gallery: each kept point's original, adversarial and amplified perturbation, per eps. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AttackResult, AttackRun } from '../../attacks/run-attack.js';
+import type { AttackResult, AttackRun } from '../attacks/run-attack.js';
 import { summarizeResult, summaryTable } from './attack-summary.js';
 
 function fakeRun(): { run: AttackRun; result: AttackResult } {
@@ -26,6 +26,8 @@ function fakeRun(): { run: AttackRun; result: AttackResult } {
     seed: 0,
     labels: Int32Array.from([0, 1, 2, 3, 4]),
     targets: null,
+    sameTargetCount: 0,
+    notes: [],
     // The last example was misclassified to begin with: its "success" costs nothing and is not a distance.
     cleanPredictions: Int32Array.from([0, 1, 2, 3, 9]),
     cleanAccuracy: 0.8,
