@@ -52,7 +52,7 @@ export function resolveModelDir(value: string, flag = '--model'): string {
   if (bundled.includes(value)) return path.join(bundledRoot, value);
   throw new AdvkitError(
     'NOT_FOUND',
-    `${flag}: no model directory '${value}' (resolved: ${path.resolve(value)}) and no bundled model of that ` +
-      `name (bundled: ${bundled.join(', ')}).`,
+    `${flag}: no model directory '${value}' (resolved: ${path.resolve(value)}, which does not exist) and ` +
+      `no bundled model of that name (bundled: ${bundled.join(', ')}).`,
   );
 }

@@ -1,0 +1,34 @@
+import Type from 'typebox';
+import { datasetFields, imagesField, modelFields } from './spec.js';
+
+export const PREDICT_DEFAULT_MODEL = 'mnist-cnn';
+
+/** The predict task's spec: classify image files or dataset samples and give the top-k classes. */
+export const predictSchema = Type.Object({
+  model: Type.Optional(
+    Type.String({ description: 'model directory (default: the bundled mnist-cnn)', 'x-placeholder': 'dir' }),
+  ),
+  labels: modelFields.labels,
+  images: Type.Optional({
+    ...imagesField.images,
+    description: 'image file(s) to classify (PNG, JPEG, WebP, ...)',
+  }),
+  data: Type.Optional(
+    Type.String({
+      description: 'dataset to sample: mnist, fashion-mnist, cifar10, or an image folder',
+      'x-placeholder': 'name',
+    }),
+  ),
+  dataDir: datasetFields.dataDir,
+  labelMap: datasetFields.labelMap,
+  split: datasetFields.split,
+  n: Type.Integer({ minimum: 1, default: 10, description: 'number of dataset samples' }),
+  seed: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: Number.MAX_SAFE_INTEGER,
+      description: 'pick the samples at random with this seed (default: the first n)',
+    }),
+  ),
+  top: Type.Integer({ minimum: 1, default: 3, description: 'how many labels to show per image' }),
+});
