@@ -88,7 +88,8 @@ function headerHtml(report: EvaluationReport, title: string): string {
   const sub = [
     `${report.threat_model} threat model`,
     `suite ${suite.name} (${suite.attacks.map((a) => a.name).join(', ')})`,
-    `${formatCount(dataset.n)} points of ${dataset.name}/${dataset.split}`,
+    `${formatCount(dataset.n)} points of ${dataset.name}/${dataset.split}` +
+      (dataset.sample === undefined ? '' : ' (bundled sample)'),
     `seed ${report.seed}`,
     `${report.started}, ${formatSeconds(report.seconds)}`,
   ];
@@ -244,6 +245,7 @@ function environmentHtml(report: EvaluationReport): string {
     ['architecture', model.architecture ?? '–'],
     ['model sha256', model.sha256 ?? '–'],
     ['dataset', `${dataset.name} (${dataset.split}), ${formatCount(dataset.n)} points`],
+    ...dataSourceRows(dataset),
     ['dataset sha256', dataset.sha256],
     ['threat model', `${report.threat_model}, eps ${report.eps.map(formatEps).join(', ')}`],
     ['started', report.started],
@@ -255,4 +257,12 @@ function environmentHtml(report: EvaluationReport): string {
     return `<dt>${escapeHtml(k)}</dt><dd>${value}</dd>`;
   });
   return `<dl class="env">${body.join('')}</dl>`;
+}
+
+/** Where the points came from, when a reader must know: the bundled sample, and the data's notes. */
+function dataSourceRows(dataset: EvaluationReport['dataset']): [string, string][] {
+  const rows: [string, string][] = (dataset.notes ?? []).map((note) => ['data note', note]);
+  return dataset.sample === undefined
+    ? rows
+    : [['data source', `bundled sample: ${dataset.sample}`], ...rows];
 }
