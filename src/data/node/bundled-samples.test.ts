@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { packageRoot } from '../../models/node/package-root.js';
+import { packageRoot } from '../../util/node/package-root.js';
 import { realDataRoot, withDataEnv } from '../test-utils/real-data.js';
 import { caughtAdvkitError, scratchDir } from '../test-utils/scratch.js';
 import type { FetchLike } from './download.js';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { packageRoot } from '../../models/node/package-root.js';
+import { packageRoot } from '../../util/node/package-root.js';
 import type { DatasetSample } from '../dataset.js';
 import type { Layout } from './locate.js';
 

@@ -10,7 +10,8 @@ import { ADVKIT_VERSION } from '../../version.js';
 import type { Classifier } from '../classifier.js';
 import { createClassifier } from '../create-classifier.js';
 import { loadClassifier } from './load-classifier.js';
-import { bundledModelDir, packageRoot } from './package-root.js';
+import { packageRoot } from '../../util/node/package-root.js';
+import { bundledModelDir } from './package-root.js';
 import { saveClassifier } from './save-classifier.js';
 
 let root: string;
