@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import { NORMS } from '../attacks/types.js';
-import { batchSizeField, datasetFields, epsField, imagesField, modelFields } from './spec.js';
+import { batchSizeField, epsField, imagesField, modelFields, sampleSourceFields } from './spec.js';
 
 /** The attack `attack` runs when none is named, and the bundled model it attacks. */
 export const ATTACK_DEFAULTS = { attack: 'pgd', model: 'mnist-cnn' } as const;
@@ -19,15 +19,7 @@ export const attackSchema = Type.Object({
     ...imagesField.images,
     description: 'image file(s) to attack (PNG, JPEG, WebP, ...), resized to the model input',
   }),
-  data: Type.Optional(
-    Type.String({
-      description: 'dataset to sample: mnist, fashion-mnist, cifar10, or an image folder',
-      'x-placeholder': 'name',
-    }),
-  ),
-  dataDir: datasetFields.dataDir,
-  labelMap: datasetFields.labelMap,
-  split: datasetFields.split,
+  ...sampleSourceFields,
   n: Type.Integer({ minimum: 1, default: 100, description: 'number of dataset samples' }),
   seed: Type.Optional(
     Type.Integer({

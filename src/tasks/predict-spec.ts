@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import { datasetFields, imagesField, modelFields } from './spec.js';
+import { imagesField, modelFields, sampleSourceFields } from './spec.js';
 
 export const PREDICT_DEFAULT_MODEL = 'mnist-cnn';
 
@@ -13,15 +13,7 @@ export const predictSchema = Type.Object({
     ...imagesField.images,
     description: 'image file(s) to classify (PNG, JPEG, WebP, ...)',
   }),
-  data: Type.Optional(
-    Type.String({
-      description: 'dataset to sample: mnist, fashion-mnist, cifar10, or an image folder',
-      'x-placeholder': 'name',
-    }),
-  ),
-  dataDir: datasetFields.dataDir,
-  labelMap: datasetFields.labelMap,
-  split: datasetFields.split,
+  ...sampleSourceFields,
   n: Type.Integer({ minimum: 1, default: 10, description: 'number of dataset samples' }),
   seed: Type.Optional(
     Type.Integer({

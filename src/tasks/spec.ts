@@ -43,6 +43,19 @@ export const datasetFields = {
   split: Type.Enum(['train', 'test'], { description: 'dataset split: train or test', default: 'test' }),
 };
 
+/** The data of a task that works on image files or a dataset sample (predict, attack). */
+export const sampleSourceFields = {
+  data: Type.Optional(
+    Type.String({
+      description: 'dataset to sample: mnist, fashion-mnist, cifar10, or an image folder',
+      'x-placeholder': 'name',
+    }),
+  ),
+  dataDir: datasetFields.dataDir,
+  labelMap: datasetFields.labelMap,
+  split: datasetFields.split,
+};
+
 export const imagesField = {
   images: Type.Optional(
     Type.Array(Type.String(), {
