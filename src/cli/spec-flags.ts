@@ -3,6 +3,7 @@ import type { TObject, TSchema } from 'typebox';
 import type { TaskInput } from '../tasks/task.js';
 import { AdvkitError, invalidArgument } from '../errors.js';
 import { parseNumberText } from '../tasks/budgets.js';
+import { flagFor } from '../tasks/reproduce.js';
 import { schemaKeyword } from '../tasks/spec.js';
 import { checkValue, choiceValues, fieldKind, numberLimits, type Field } from '../util/schema.js';
 
@@ -21,10 +22,6 @@ export interface SpecFlag {
   /** Where commander stores the value. */
   attribute: string;
   schema: TSchema;
-}
-
-export function flagFor(key: string): string {
-  return '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 }
 
 function isField(schema: TSchema): schema is Field {

@@ -11,7 +11,10 @@ import {
   type Field,
   type Schema,
 } from '../../util/schema.js';
-import { parseNumber } from '../parse-options.js';
+import { parseNumberText } from '../../tasks/budgets.js';
+import { flagFor } from '../../tasks/reproduce.js';
+
+export { flagFor };
 
 /**
  * The attack command's parameter flags, generated from the attack schemas (the single source of truth):
@@ -31,10 +34,6 @@ export interface ParamFlag {
 }
 
 export const PARAMETERS_HEADING = 'Attack parameters (which attacks take them: their defaults):';
-
-export function flagFor(key: string): string {
-  return '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
-}
 
 /** One flag per distinct parameter name across `attacks`, in registry order. */
 export function collectParamFlags(attacks: readonly Attack<Schema>[]): ParamFlag[] {
@@ -102,11 +101,8 @@ export function flagsOf(attack: Attack<Schema>): string {
 function fromText(field: Field, raw: unknown): unknown {
   if (typeof raw !== 'string') return raw;
   if (fieldKind(field) === 'number' || fieldKind(field) === 'integer') {
-    try {
-      return parseNumber(raw);
-    } catch {
-      return raw; // parseParams names the flag and the expected range
-    }
+    const n = parseNumberText(raw);
+    return Number.isNaN(n) ? raw : n; // parseParams names the flag and the expected range
   }
   if (fieldKind(field) === 'boolean') {
     const v = raw.toLowerCase();
