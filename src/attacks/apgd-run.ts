@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { gatherRows, indicesWhere, takeRows } from '../util/rows.js';
+import { forwardPass } from './attack-context.js';
 import { ApgdL1StepControl, ApgdStepControl, type StepControl } from './apgd-step-schedule.js';
 import { apgdObjective, type ApgdLoss } from './apgd-loss.js';
-import { gatherRows, indicesWhere, takeRows } from '../util/rows.js';
 import type { BestPoints } from './best-points.js';
 import { normalizeGradient, project, projectL1Box, randomStart, scaleRows, sparseL1Step } from './norms.js';
 import type { AttackContext, Norm } from './types.js';
@@ -191,7 +192,7 @@ async function runStage(
       // The last iterate is only scored: a forward pass, no gradient.
       const last = i === stage.steps - 1;
       const lossFn = lossFor(ctx, s, rows);
-      const pass = last ? forwardOnly(ctx, t.xAdv, lossFn) : ctx.gradient(t.xAdv, lossFn);
+      const pass = last ? forwardPass(ctx, t.xAdv, lossFn) : ctx.gradient(t.xAdv, lossFn);
       const met = stage.final ? ctx.isAdversarial(pass.logits, rows) : null;
       const lossValues = Float32Array.from(pass.loss.dataSync());
       tf.dispose([pass.logits, pass.loss]);
@@ -288,15 +289,6 @@ function lossFor(ctx: AttackContext, s: ApgdSettings, rows: Int32Array): (z: tf.
             );
       return apgdObjective(s.loss, z, labels, targets);
     });
-}
-
-function forwardOnly(
-  ctx: AttackContext,
-  x: tf.Tensor4D,
-  lossFn: (z: tf.Tensor2D) => tf.Tensor1D,
-): { logits: tf.Tensor2D; loss: tf.Tensor1D; grad: null } {
-  const logits = ctx.logits(x);
-  return { logits, loss: lossFn(logits), grad: null };
 }
 
 /** `target` with its rows where `mask` is 1 taken from `source`; disposes the old `target`. */

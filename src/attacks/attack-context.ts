@@ -85,6 +85,19 @@ export class BatchContext implements AttackContext {
   }
 }
 
+/**
+ * The logits and loss of a batch without a gradient (counts only queries): for an iterate that only needs
+ * scoring, e.g. the last one of a run. Shaped like a gradient pass, with grad null.
+ */
+export function forwardPass(
+  ctx: AttackContext,
+  x: tf.Tensor4D,
+  loss: LogitsLoss,
+): { logits: tf.Tensor2D; loss: tf.Tensor1D; grad: null } {
+  const logits = ctx.logits(x);
+  return { logits, loss: loss(logits), grad: null };
+}
+
 /** For predictions of the examples `rows`: untargeted, prediction != label; targeted, prediction == target. */
 export function goalMet(
   predictions: ArrayLike<number>,

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { allRows, gatherRows, indicesWhere, takeRows } from '../util/rows.js';
+import { forwardPass } from './attack-context.js';
 import { BestPoints } from './best-points.js';
 import { presetObjective, type LossName } from './losses.js';
 import { batchNorm, normalizeGradient, project, randomStart, scaleRows, sparseL1Step } from './norms.js';
@@ -82,7 +83,7 @@ async function runOnce(
         break;
       }
       // The last point only needs scoring: a forward pass, no gradient.
-      const pass = last ? forwardOnly(ctx, xAdv, lossFn) : ctx.gradient(xAdv, lossFn);
+      const pass = last ? forwardPass(ctx, xAdv, lossFn) : ctx.gradient(xAdv, lossFn);
       // Without early stop only the end point is recorded: intermediate steps read nothing back.
       const scored = s.earlyStop || last;
       const adversarial = scored ? ctx.isAdversarial(pass.logits, rows) : null;
@@ -137,15 +138,6 @@ function startPoint(
   const projected = project(x0, start, ctx.eps, ctx.norm, ctx.bounds);
   start.dispose();
   return projected;
-}
-
-function forwardOnly(
-  ctx: AttackContext,
-  x: tf.Tensor4D,
-  lossFn: (z: tf.Tensor2D) => tf.Tensor1D,
-): { logits: tf.Tensor2D; loss: tf.Tensor1D; grad: null } {
-  const logits = ctx.logits(x);
-  return { logits, loss: lossFn(logits), grad: null };
 }
 
 /** The step to add (already scaled by the step size) and, with momentum, the new momentum buffer. */

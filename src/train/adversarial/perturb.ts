@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { BatchContext } from '../../attacks/attack-context.js';
-import { iterativeAttack } from '../../attacks/iterative.js';
+import { iterativeAttack, type Objective, type StartPoint } from '../../attacks/iterative.js';
 import type { Model } from '../../models/model.js';
 import type { Rng } from '../../util/rng.js';
 import type { AdversarialNorm } from './options.js';
@@ -10,14 +10,18 @@ export interface PerturbSettings {
   norm: AdversarialNorm;
   steps: number;
   stepSize: number;
-  randomStart: boolean;
+  /** true: uniform in the ball; a function: the method's own start (TRADES'); projected by the engine. */
+  randomStart: boolean | StartPoint;
+  /** What the steps ascend; the log-odds of the true class (attackObjective 'ce') by default. */
+  loss?: Objective;
 }
 
 /**
- * The inner maximisation of PGD-AT (Madry et al. 2018) and FGSM-RS (Wong et al. 2020, one step): the attacks'
- * own iterative engine, untargeted, ascending the log-odds of the true class (attackObjective 'ce'), with the
- * model in inference mode, random start from `rng`, and no early stop, so that every example runs all steps
- * and the last iterate (projected onto the ball and the bounds) is returned. The caller disposes the result.
+ * The inner maximisation of adversarial training: PGD-AT (Madry et al. 2018), FGSM-RS (Wong et al. 2020, one
+ * step) and TRADES (trades.ts, its KL as `loss`). The attacks' own iterative engine, untargeted, ascending the
+ * log-odds of the true class unless `loss` says otherwise, with the model in inference mode, random start from
+ * `rng`, and no early stop, so that every example runs all steps and the last iterate (projected onto the ball
+ * and the bounds) is returned. The caller disposes the result.
  */
 export async function perturbIterative(
   model: Model,
@@ -40,7 +44,7 @@ export async function perturbIterative(
     stepSize: s.stepSize,
     randomStart: s.randomStart,
     restarts: 1,
-    loss: 'ce',
+    loss: s.loss ?? 'ce',
     momentum: 0,
     earlyStop: false,
     l1Sparsity: 1,

@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { BatchContext } from '../../attacks/attack-context.js';
-import { iterativeAttack } from '../../attacks/iterative.js';
 import type { Model } from '../../models/model.js';
 import type { Rng } from '../../util/rng.js';
 import { gatherRows } from '../../util/rows.js';
 import type { AdversarialNorm } from './options.js';
+import { perturbIterative } from './perturb.js';
 import { klToTarget } from './softmax-gradients.js';
 
 /** Standard deviation of TRADES' starting noise (the reference implementation's 0.001 * randn). */
@@ -20,8 +19,8 @@ export interface TradesPerturbSettings {
 /**
  * TRADES' inner maximisation (Zhang et al. 2019, Algorithm 1): x' = argmax over the ball of
  * KL(softmax f(x) || softmax f(x')), from x + 0.001 * N(0, 1) (noise from `rng`), by `steps` steps of
- * stepSize along sign(g) (linf) or g / ||g||_2 (l2), each projected onto the ball and the bounds: the attacks'
- * iterative engine with the KL as its objective, its own start, and no early stop. The model runs in inference
+ * stepSize along sign(g) (linf) or g / ||g||_2 (l2), each projected onto the ball and the bounds: perturbIterative
+ * (the attacks' iterative engine) with the KL as its objective and its own start. The model runs in inference
  * mode (the reference code calls model.eval() here); the KL's gradient comes from klToTarget, accurate on
  * confident predictions. The caller disposes the result.
  */
@@ -32,30 +31,22 @@ export async function tradesPerturb(
   s: TradesPerturbSettings,
   rng: Rng,
 ): Promise<tf.Tensor4D> {
-  const ctx = new BatchContext({
-    classifier: model,
-    x,
-    labels,
-    targets: null,
-    eps: s.eps,
-    norm: s.norm,
-    rng,
-  });
-  const targetLogProbs = tf.tidy(() => tf.logSoftmax(ctx.logits(x)));
+  const targetLogProbs = tf.tidy(() => tf.logSoftmax(model.logits(x)));
   try {
-    return await iterativeAttack(ctx, {
-      steps: s.steps,
-      stepSize: s.stepSize,
-      randomStart: (x0) => {
-        const noise = Float32Array.from({ length: x0.size }, () => TRADES_START_NOISE * rng.normal());
-        return tf.tidy(() => tf.add<tf.Tensor4D>(x0, tf.tensor(noise, x0.shape)));
+    return await perturbIterative(
+      model,
+      x,
+      labels,
+      {
+        ...s,
+        randomStart: (x0) => {
+          const noise = Float32Array.from({ length: x0.size }, () => TRADES_START_NOISE * rng.normal());
+          return tf.tidy(() => tf.add<tf.Tensor4D>(x0, tf.tensor(noise, x0.shape)));
+        },
+        loss: (z, rows) => tf.tidy(() => klToTarget(gatherRows(targetLogProbs, rows), z)),
       },
-      restarts: 1,
-      loss: (z, rows) => tf.tidy(() => klToTarget(gatherRows(targetLogProbs, rows), z)),
-      momentum: 0,
-      earlyStop: false,
-      l1Sparsity: 1,
-    });
+      rng,
+    );
   } finally {
     targetLogProbs.dispose();
   }
