@@ -5,7 +5,7 @@ import type { Schema } from '../util/schema.js';
 import { goalMet } from './attack-context.js';
 import { mean, predictClasses } from './predict-classes.js';
 import { runAttack, type AttackRun, type RunAttackOptions } from './run-attack.js';
-import type { Attack, Cost, Norm } from './types.js';
+import type { Attack, Cost } from './types.js';
 
 export interface TransferAttackOptions<S extends Schema> extends Omit<RunAttackOptions, 'keepAdversarial'> {
   /** The model the attack sees (white-box access): the adversarial inputs are crafted on it. */
@@ -39,14 +39,11 @@ export interface TransferResult {
   cost: Cost;
 }
 
-export interface TransferReport {
-  attack: string;
-  norm: Norm;
-  params: Readonly<Record<string, unknown>>;
-  seed: number;
-  labels: Int32Array;
-  /** Targets per example for targeted goals (resolved on the surrogate), else null. */
-  targets: Int32Array | null;
+/** The run's settings as in AttackRun; targeted goals are resolved on the surrogate. */
+export interface TransferReport extends Pick<
+  AttackRun,
+  'attack' | 'norm' | 'params' | 'seed' | 'labels' | 'targets'
+> {
   surrogateCleanAccuracy: number;
   targetCleanAccuracy: number;
   targetCleanPredictions: Int32Array;
