@@ -22,7 +22,7 @@ import { resolveTrainOptions, type TrainOptions } from '../train/options.js';
 import { train, type TrainProgress } from '../train/train.js';
 import { trainingMetadata } from '../train/training-metadata.js';
 import { parseSpec } from './spec.js';
-import type { Task, TaskContext, TaskOutput, TaskResult } from './task.js';
+import type { Task, TaskContext, TaskInput, TaskOutput, TaskResult } from './task.js';
 import { trainSchema, type TrainSpec } from './train-spec.js';
 
 /** Sent once the data is loaded, before the first step: what is about to be trained, and where. */
@@ -96,11 +96,16 @@ const ADVERSARIAL_KEYS: readonly { key: keyof TrainSpec; option: keyof Adversari
   { key: 'guardSteps', option: 'guard' },
 ];
 
-export const trainTask: Task<typeof trainSchema, TrainTaskResult, TrainTaskProgress> = {
+/** A Task whose run also takes TrainContext's options (where to save, whether to resume). */
+export interface TrainTask extends Task<typeof trainSchema, TrainTaskResult, TrainTaskProgress> {
+  run(spec: TaskInput<typeof trainSchema>, ctx?: TrainContext): Promise<TaskOutput<TrainTaskResult>>;
+}
+
+export const trainTask: TrainTask = {
   name: 'train',
   title: 'Train a classifier from a built-in architecture on a dataset and save it with its metadata',
   schema: trainSchema,
-  async run(input: TrainSpec, ctx: TrainContext = {}): Promise<TaskOutput<TrainTaskResult>> {
+  async run(input, ctx: TrainContext = {}) {
     const spec = parseSpec(trainSchema, input, 'train');
     if (ctx.out === undefined) {
       throw invalidArgument('train: the run needs `out`, the directory to save the trained model in.');

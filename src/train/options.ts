@@ -75,7 +75,9 @@ export const RESUME_FREE_OPTIONS: readonly (keyof TrainOptions)[] = ['checkpoint
 function oneOf<T extends string>(name: string, value: T | undefined, allowed: readonly T[], fallback: T): T {
   const v = value ?? fallback;
   if (!allowed.includes(v))
-    throw invalidArgument(`Training option '${name}' must be one of ${allowed.join(', ')}, got '${v}'.`);
+    throw invalidArgument(`Training option '${name}' must be one of ${allowed.join(', ')}, got '${v}'.`, {
+      option: name,
+    });
   return v;
 }
 
@@ -88,14 +90,19 @@ function number(
 ): number {
   const v = value ?? fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || !test(v)) {
-    throw invalidArgument(`Training option '${name}' must be ${expected}, got ${String(v)}.`);
+    throw invalidArgument(`Training option '${name}' must be ${expected}, got ${String(v)}.`, {
+      option: name,
+    });
   }
   return v;
 }
 
 const positiveInt = (v: number): boolean => Number.isInteger(v) && v >= 1;
 
-/** Checks every option and fills in the defaults; throws INVALID_ARGUMENT naming the first bad option. */
+/**
+ * Checks every option and fills in the defaults; throws INVALID_ARGUMENT naming the first bad option (its key
+ * in details.option, so that a surface can name it as its user knows it: a CLI flag, a form field).
+ */
 export function resolveTrainOptions(opts: TrainOptions): ResolvedTrainOptions {
   const optimizer = oneOf('optimizer', opts.optimizer, OPTIMIZER_NAMES, 'sgd');
   const schedule = oneOf('schedule', opts.schedule, SCHEDULE_NAMES, 'constant');
@@ -130,26 +137,35 @@ export function resolveTrainOptions(opts: TrainOptions): ResolvedTrainOptions {
     ),
   };
   if (resolved.nesterov && (optimizer !== 'sgd' || resolved.momentum === 0)) {
-    throw invalidArgument(`Training option 'nesterov' needs optimizer 'sgd' with momentum > 0.`);
+    throw invalidArgument(`Training option 'nesterov' needs optimizer 'sgd' with momentum > 0.`, {
+      option: 'nesterov',
+    });
   }
   if (schedule !== 'step' && (opts.stepSize !== undefined || opts.milestones !== undefined)) {
     throw invalidArgument(
       `Training options 'stepSize' and 'milestones' need schedule 'step' (schedule is '${schedule}').`,
+      { option: opts.stepSize !== undefined ? 'stepSize' : 'milestones' },
     );
   }
   if (schedule === 'step') {
     if (opts.stepSize === undefined && opts.milestones === undefined) {
-      throw invalidArgument(`The 'step' schedule needs 'stepSize' (epochs) or 'milestones' (epochs).`);
+      throw invalidArgument(`The 'step' schedule needs 'stepSize' (epochs) or 'milestones' (epochs).`, {
+        option: 'schedule',
+      });
     }
     if (opts.stepSize !== undefined && opts.milestones !== undefined) {
-      throw invalidArgument(`The 'step' schedule takes either 'stepSize' or 'milestones', not both.`);
+      throw invalidArgument(`The 'step' schedule takes either 'stepSize' or 'milestones', not both.`, {
+        option: 'stepSize',
+      });
     }
     if (opts.stepSize !== undefined) {
       resolved.stepSize = number('stepSize', opts.stepSize, NaN, (v) => v > 0, 'a positive number of epochs');
     }
     if (opts.milestones !== undefined) {
       if (!Array.isArray(opts.milestones) || !opts.milestones.every((m) => Number.isFinite(m) && m >= 0)) {
-        throw invalidArgument(`Training option 'milestones' must be a list of epoch numbers >= 0.`);
+        throw invalidArgument(`Training option 'milestones' must be a list of epoch numbers >= 0.`, {
+          option: 'milestones',
+        });
       }
       resolved.milestones = [...opts.milestones].sort((a, b) => a - b);
     }
@@ -158,6 +174,7 @@ export function resolveTrainOptions(opts: TrainOptions): ResolvedTrainOptions {
   if (resolved.minLr > resolved.lr) {
     throw invalidArgument(
       `Training option 'minLr' (${resolved.minLr}) must not exceed 'lr' (${resolved.lr}).`,
+      { option: 'minLr' },
     );
   }
   return resolved;
