@@ -25,7 +25,7 @@ export const trainSchema = Type.Object({
     description: 'dataset: mnist, fashion-mnist, cifar10, or an image folder',
     'x-placeholder': 'name',
   }),
-  arch: Type.Enum([...ARCHITECTURES], { description: `architecture: ${ARCHITECTURES.join(', ')}` }),
+  arch: Type.String({ description: `architecture: ${ARCHITECTURES.join(', ')}`, 'x-placeholder': 'name' }),
   dataDir: Type.Optional(
     Type.String({
       description: 'where dataset files are (default: $ADVKIT_DATA, then the user cache)',

@@ -55,9 +55,14 @@ describe('train task', () => {
     };
     expect(meta.classNames).toEqual(['0', '1']);
     expect(meta.architectureOptions).toEqual({ hiddenSizes: [16] });
-    // The model is saved, so the checkpoint has served: a rerun is not taken for an interrupted run.
-    expect(existsSync(stateDir)).toBe(false);
     expect(tf.memory().numTensors).toBe(before);
+    // A finished run's checkpoint is no interrupted run: the same spec runs again without resume or restart.
+    expect(existsSync(path.join(stateDir, CHECKPOINT_FILE))).toBe(true);
+    const again = await trainTask.run(spec(`{${tiny}, "classes": "0,1", "evalSplit": "none"}`), {
+      out,
+      stateDir,
+    });
+    expect(again.result.resumedFromStep).toBeUndefined();
   });
 
   it('errors name the spec keys and carry details.option (a surface names its own fields from it)', async () => {
@@ -72,6 +77,7 @@ describe('train task', () => {
       ['"schedule": "step"', 'schedule', /needs 'stepSize' \(epochs\) or 'milestones'/],
       ['"stepSize": 2', 'stepSize', /'stepSize' and 'milestones' need schedule 'step'/],
       ['"schedule": "onecycle", "pctStart": 1', 'pctStart', /'pctStart' must be in \(0, 1\), got 1/],
+      ['"arch": "vgg"', 'arch', /Unknown architecture 'vgg'\. Expected one of: /],
       ['"hidden": "16,x"', 'hidden', /'hidden' must be a comma-separated list of numbers, got '16,x'/],
     ];
     for (const [extra, option, message] of cases) {
@@ -113,7 +119,7 @@ describe('train task', () => {
     });
     expect([result.resumedFromStep, result.steps]).toEqual([0, 4]);
     const missing = await caughtAdvkitError(
-      trainTask.run(spec(`{${tiny}}`), { out, stateDir, resume: true }),
+      trainTask.run(spec(`{${tiny}}`), { out, stateDir: path.join(tmp, 'none'), resume: true }),
     );
     expect([missing.code, missing.details?.option]).toEqual(['NOT_FOUND', 'resume']);
   });
@@ -129,7 +135,6 @@ describe('train task', () => {
       restart: true,
     });
     expect([result.resumedFromStep, result.steps]).toEqual([undefined, 4]);
-    expect(existsSync(stateDir)).toBe(false);
   });
 
   it('refuses an output that is a file before reading any data', async () => {

@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
-import { rm, rmdir } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImageDataset } from '../data/dataset.js';
 import { loadDataset } from '../data/node/load-dataset.js';
 import { subset } from '../data/subset.js';
 import { AdvkitError, invalidArgument } from '../errors.js';
+import { ARCHITECTURES, isArchitectureName } from '../models/architectures/index.js';
 import { createClassifier } from '../models/create-classifier.js';
 import { assertCanSaveClassifier, saveClassifier, WEIGHTS_FILE } from '../models/node/save-classifier.js';
 import { METADATA_FILE } from '../models/metadata.js';
@@ -17,6 +18,7 @@ import {
 } from '../train/adversarial/options.js';
 import type { GuardReport } from '../train/adversarial/guard.js';
 import { evaluateAccuracy } from '../train/evaluate.js';
+import { decodeCheckpoint } from '../train/checkpoint.js';
 import { FileCheckpointStore } from '../train/node/file-checkpoint-store.js';
 import { resolveTrainOptions, type TrainOptions } from '../train/options.js';
 import { train, type TrainProgress } from '../train/train.js';
@@ -41,16 +43,20 @@ export type TrainTaskProgress = TrainStart | TrainProgress;
 /**
  * Where the train task writes. The model is saved by the task, into `out`, rather than returned as artifacts:
  * saveClassifier swaps the whole directory in atomically (never a model.json beside another run's weights) and
- * refuses to replace a folder that holds no model, and only once the model is saved is the checkpoint dropped,
- * so a run is never lost between the last checkpoint and the saved model. `stateDir` is the checkpoint
- * directory (none: no checkpoints, no resume).
+ * refuses to replace a folder that holds no model, and the checkpoints beside it are files too: a checkpoint
+ * store must outlive the process for resume to continue to the same weights. `stateDir` is the checkpoint
+ * directory (none: no checkpoints, no resume); the last checkpoint stays after the run, so resuming a finished
+ * run saves the same model again.
  */
 export interface TrainContext extends TaskContext<TrainTaskProgress> {
   /** The directory to save the trained model in (required). */
   out?: string;
   /** Continue the interrupted run whose checkpoint is in stateDir (same spec and data). */
   resume?: boolean;
-  /** Discard a checkpoint found in stateDir and start afresh. Without resume or restart, one is refused. */
+  /**
+   * Discard a checkpoint found in stateDir and start afresh. Without resume or restart, the checkpoint of a run
+   * that did not finish is refused (never overwritten silently); a finished run's is replaced.
+   */
   restart?: boolean;
   /** The command that reproduces the model, recorded in its advkit.json. */
   command?: string;
@@ -107,13 +113,22 @@ export const trainTask: TrainTask = {
   schema: trainSchema,
   async run(input, ctx: TrainContext = {}) {
     const spec = parseSpec(trainSchema, input, 'train');
+    if (!isArchitectureName(spec.arch)) {
+      throw invalidArgument(
+        `Unknown architecture '${spec.arch}'. Expected one of: ${ARCHITECTURES.join(', ')}.`,
+        {
+          option: 'arch',
+        },
+      );
+    }
+    const arch = spec.arch;
     if (ctx.out === undefined) {
       throw invalidArgument('train: the run needs `out`, the directory to save the trained model in.');
     }
     const out = path.resolve(ctx.out);
     const options = toTrainOptions(spec);
     resolveTrainOptions(options); // every option checked before the data is read
-    const store = checkpointStore(ctx);
+    const store = await checkpointStore(ctx);
     await assertCanSaveClassifier(out); // fail now, not after hours of training
 
     const notes: string[] = [];
@@ -138,7 +153,7 @@ export const trainTask: TrainTask = {
     }
 
     const backend = tf.getBackend();
-    const classifier = createClassifier(spec.arch, {
+    const classifier = createClassifier(arch, {
       inputShape: [trainData.height, trainData.width, trainData.channels],
       classNames: trainData.classNames,
       seed: spec.seed,
@@ -159,7 +174,8 @@ export const trainTask: TrainTask = {
           : {}),
         ...(store !== undefined ? { checkpointDir: store.dir } : {}),
       });
-      if (ctx.restart === true && store !== undefined) await rm(store.location, { force: true });
+      // A fresh run never leaves an older checkpoint behind for a later resume to pick up.
+      if (ctx.resume !== true && store !== undefined) await rm(store.location, { force: true });
       const result = await train(classifier, trainData, options, {
         onProgress: (p) => ctx.onProgress?.(p),
         signal: ctx.signal,
@@ -189,7 +205,6 @@ export const trainTask: TrainTask = {
           ...(ctx.command !== undefined ? { command: ctx.command } : {}),
         },
       });
-      if (store !== undefined) await dropCheckpoint(store);
       return {
         result: {
           task: 'train',
@@ -223,7 +238,7 @@ export const trainTask: TrainTask = {
  * The checkpoint store in stateDir, after the checks that keep a run from being lost: a checkpoint found
  * there is continued ('resume') or discarded ('restart') only when asked, never overwritten silently.
  */
-function checkpointStore(ctx: TrainContext): FileCheckpointStore | undefined {
+async function checkpointStore(ctx: TrainContext): Promise<FileCheckpointStore | undefined> {
   if (ctx.resume === true && ctx.restart === true) {
     throw invalidArgument(`'resume' and 'restart' exclude each other: continue the run or start afresh.`, {
       option: 'restart',
@@ -249,7 +264,7 @@ function checkpointStore(ctx: TrainContext): FileCheckpointStore | undefined {
       },
     );
   }
-  if (found && ctx.resume !== true && ctx.restart !== true) {
+  if (found && ctx.resume !== true && ctx.restart !== true && !(await finished(store))) {
     throw invalidArgument(
       `${store.dir} holds the checkpoint of a run that did not finish: add 'resume' to continue it, or 'restart' to discard it and start afresh.`,
       { option: 'resume', checkpoint: store.location },
@@ -258,10 +273,14 @@ function checkpointStore(ctx: TrainContext): FileCheckpointStore | undefined {
   return store;
 }
 
-/** Once the model is saved the checkpoint has served; its folder goes too when nothing else is in it. */
-async function dropCheckpoint(store: FileCheckpointStore): Promise<void> {
-  await rm(store.location, { force: true });
-  await rmdir(store.dir).catch(() => undefined);
+/** Whether the checkpoint is of a run that ended (its model was saved); one that cannot be read did not. */
+async function finished(store: FileCheckpointStore): Promise<boolean> {
+  try {
+    const ckpt = decodeCheckpoint(new Uint8Array(await readFile(store.location)), store.location);
+    return ckpt.epoch >= ckpt.options.epochs;
+  } catch {
+    return false;
+  }
 }
 
 function evalInfo(ds: ImageDataset): NonNullable<TrainTaskResult['eval']> {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,6 +123,76 @@ describe('advkit train --adversarial', () => {
       const r = await run(...small, ...fast, ...flags, ...out);
       expect(r.code, flags.join(' ')).toBe(2);
       expect(r.stderr, flags.join(' ')).toMatch(message);
+    }
+  });
+});
+
+describe('advkit train: flags, checkpoints and outputs', () => {
+  it('every message names the flag typed, never a library option', async () => {
+    const out = ['--out', path.join(tmp, 'never')];
+    const cases: [string[], RegExp][] = [
+      [['--schedule', 'step'], /The 'step' schedule needs --step-size \(epochs\) or --milestones \(epochs\)/],
+      [['--step-size', '2'], /Training options --step-size and --milestones need schedule 'step'/],
+      [['--schedule', 'onecycle', '--pct-start', '1'], /--pct-start must be in \(0, 1\), got 1/],
+      [['--attack-step-size', '0.1'], /--attack-step-size applies only to adversarial training/],
+      [['--adversarial', 'trades', '--eps', '0.3', '--random-start', 'false'], /--random-start applies to/],
+      [['--hidden', '16,x'], /--hidden must be a comma-separated list of numbers, got '16,x'/],
+    ];
+    for (const [flags, message] of cases) {
+      const r = await run(...small, ...fast, ...flags, ...out);
+      expect(r.code, flags.join(' ')).toBe(2);
+      expect(r.stderr, flags.join(' ')).toMatch(message);
+      expect(r.stderr, flags.join(' ')).not.toMatch(/'(stepSize|pctStart|attackStepSize|randomStart)'/);
+    }
+  });
+
+  it("refuses to discard an interrupted run's checkpoint without --resume or --restart (exit 2)", async () => {
+    const out = path.join(tmp, 'left-over');
+    mkdirSync(`${out}.checkpoint`, { recursive: true });
+    writeFileSync(path.join(`${out}.checkpoint`, 'checkpoint.advkit'), 'an interrupted run');
+    const r = await run(...small, ...fast, '--out', out);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /holds the checkpoint of a run that did not finish: add --resume to continue it, or --restart to discard it and start afresh/,
+    );
+    expect(r.stderr).not.toContain('training mlp');
+    const restarted = await run(...small, ...fast, '--out', out, '--restart');
+    expect(restarted.code, restarted.stderr).toBe(0);
+    // A finished run's checkpoint stays: --resume saves the same model again, a plain rerun starts afresh.
+    expect(existsSync(`${out}.checkpoint`)).toBe(true);
+    const rerun = await run(...small, ...fast, '--out', out);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const resumed = await run(...small, ...fast, '--out', path.join(tmp, 'fresh'), '--resume');
+    expect(resumed.code).toBe(2);
+    expect(resumed.stderr).toMatch(/--resume: no checkpoint at .*Run without --resume to start/);
+  });
+
+  it('an --out that is a file fails before any training', async () => {
+    const file = path.join(tmp, 'out-file');
+    writeFileSync(file, 'x');
+    const r = await run(...small, ...fast, '--out', file);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--out '.*out-file' is a file; expected a directory/);
+    expect(r.stderr).not.toContain('training mlp');
+  });
+
+  it('--help lists every option of the spec and of the command', async () => {
+    const r = await run('--help');
+    for (const flag of [
+      ...['--data', '--arch', '--out', '--n', '--eval-split', '--batch-size', '--weight-decay-mode'],
+      ...['--pct-start', '--checkpoint-every', '--hidden', '--batch-norm', '--widen', '--mean', '--std'],
+      ...['--adversarial', '--eps', '--attack-steps', '--attack-step-size', '--random-start', '--no-guard'],
+      ...[
+        '--guard-batch',
+        '--guard-steps',
+        '--checkpoint-dir',
+        '--resume',
+        '--restart',
+        '--backend',
+        '--json',
+      ],
+    ]) {
+      expect(r.stdout, flag).toContain(flag);
     }
   });
 });
