@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -78,5 +78,39 @@ describe('advkit patch', () => {
       const err = await run(...args).catch((e: unknown) => e);
       expect((err as AdvkitError).code).toBe('INVALID_ARGUMENT');
     }
+  });
+
+  it('refuses an unwritable --out before any work (checked ahead of a missing model)', async () => {
+    const folder = path.join(tmp, 'a-folder.png');
+    mkdirSync(folder);
+    const file = path.join(tmp, 'a-file');
+    writeFileSync(file, 'x');
+    for (const [out, expected] of [
+      [folder, 'is a directory'],
+      [path.join(file, 'patch.png'), 'is a file'],
+    ]) {
+      const err = await run('--model', path.join(tmp, 'no-model'), '--target', '1', '--out', out).catch(
+        (e: unknown) => e,
+      );
+      expect((err as AdvkitError).code).toBe('INVALID_ARGUMENT');
+      expect((err as AdvkitError).message).toContain('--out');
+      expect((err as AdvkitError).message).toContain(expected);
+    }
+  });
+
+  it('takes a bundled model name and reports an interrupted run as ABORTED', async () => {
+    const out = path.join(tmp, 'robust.png');
+    const tiny = ['--data', 'mnist', '--n', '4', '--target', '1', '--steps', '1', '--trials', '1'];
+    const r = await run('--model', 'mnist-cnn-robust', ...tiny, '--out', out, '--json');
+    expect(path.basename(JSON.parse(r.stdout).model)).toBe('mnist-cnn-robust');
+    // Ctrl-C as soon as training starts.
+    const program = new Command('advkit').exitOverride();
+    const stderr = (t: string): void => {
+      if (t.startsWith('training')) process.emit('SIGINT');
+    };
+    registerPatchCommand(program, { stdout: () => undefined, stderr });
+    const args = ['node', 'advkit', 'patch', ...tiny, '--steps', '200', '--out', out];
+    const err = await program.parseAsync(args).catch((e: unknown) => e);
+    expect((err as AdvkitError).code).toBe('ABORTED');
   });
 });
