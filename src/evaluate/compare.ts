@@ -10,6 +10,12 @@ import { fieldDefault, type Schema } from '../util/schema.js';
 export interface ComparedModel {
   name: string;
   classifier: Model;
+  /**
+   * The same examples in this model's own input units, for a model whose bounds differ from the first
+   * model's (a [-1, 1] or [0, 255] model next to a [0, 1] one); its budgets are then scaled by the ratio of
+   * the ranges, so every row measures the same images under the same perturbations. Default: `options.x`.
+   */
+  x?: tf.Tensor4D;
 }
 
 /** An attack of the comparison: a registry name or an attack, with parameters (defaults otherwise). */
@@ -21,13 +27,13 @@ export interface CompareAttackSpec {
 }
 
 export interface CompareOptions {
-  /** Clean inputs [n, h, w, c] within the models' bounds (the caller keeps ownership). */
+  /** Clean inputs [n, h, w, c] within the first model's bounds (the caller keeps ownership). */
   x: tf.Tensor4D;
   /** True labels, one per example. */
   labels: ArrayLike<number>;
   /** 'linf' by default. */
   norm?: Norm;
-  /** The budgets in input units; every attack runs at each. */
+  /** The budgets in the first model's input units; every attack runs at each. */
   eps: readonly number[];
   /** Untargeted attacks to run; default FGSM and PGD with their default parameters. */
   attacks?: readonly (string | CompareAttackSpec)[];
@@ -98,7 +104,8 @@ export async function compareRobustness(
   models: readonly ComparedModel[],
   options: CompareOptions,
 ): Promise<RobustnessComparison> {
-  checkModels(models);
+  assertComparable(models);
+  checkInputs(models, options.x);
   const eps = checkEps(options.eps);
   const norm = options.norm ?? 'linf';
   const specs = resolveAttacks(options.attacks ?? DEFAULT_ATTACKS, norm);
@@ -116,11 +123,12 @@ export async function compareRobustness(
     };
     // Per eps, 1 where the example is still classified correctly (clean and under every attack so far).
     let robust: Int32Array[] = [];
+    const ratio = range(model.classifier) / range(models[0].classifier);
     for (const [a, spec] of specs.entries()) {
       const run = await runAttack(model.classifier, spec.attack, {
-        x: options.x,
+        x: model.x ?? options.x,
         labels: options.labels,
-        eps,
+        eps: eps.map((e) => e * ratio),
         norm,
         params: spec.params,
         batchSize: options.batchSize,
@@ -171,8 +179,11 @@ function fraction(flags: Int32Array): number {
   return flags.length === 0 ? 0 : s / flags.length;
 }
 
-/** Models whose rows can be compared: unique names, and the same inputs, bounds and classes. */
-function checkModels(models: readonly ComparedModel[]): void {
+/**
+ * Models whose rows can be compared: unique names, the same input shape and the same classes. Call it before
+ * preparing inputs to refuse a comparison early; compareRobustness calls it too.
+ */
+export function assertComparable(models: readonly ComparedModel[]): void {
   if (models.length === 0) throw invalidArgument('compareRobustness needs at least one model.');
   const names = new Set<string>();
   for (const { name } of models) {
@@ -190,13 +201,6 @@ function checkModels(models: readonly ComparedModel[]): void {
     if (c.inputShape.join('x') !== ref.inputShape.join('x')) {
       throw differs('input shapes', ref.inputShape.join('x'), c.inputShape.join('x'));
     }
-    if (c.bounds.join(',') !== ref.bounds.join(',')) {
-      throw differs(
-        'input bounds (eps would mean different things)',
-        `[${ref.bounds.join(', ')}]`,
-        `[${c.bounds.join(', ')}]`,
-      );
-    }
     if (c.numClasses !== ref.numClasses) {
       throw differs('class counts', String(ref.numClasses), String(c.numClasses));
     }
@@ -204,6 +208,28 @@ function checkModels(models: readonly ComparedModel[]): void {
       throw differs('class names', ref.classNames.join(','), c.classNames.join(','));
     }
   }
+}
+
+/** A model with other bounds must come with the same examples in its own units (same shape). */
+function checkInputs(models: readonly ComparedModel[], x: tf.Tensor4D): void {
+  const [first, ...rest] = models;
+  for (const m of rest) {
+    if (m.x === undefined && m.classifier.bounds.join(',') !== first.classifier.bounds.join(',')) {
+      throw invalidArgument(
+        `Models '${first.name}' and '${m.name}' have other input bounds ([${first.classifier.bounds.join(', ')}] ` +
+          `vs [${m.classifier.bounds.join(', ')}]): give '${m.name}' the same examples in its own units (x).`,
+      );
+    }
+    if (m.x !== undefined && m.x.shape.join('x') !== x.shape.join('x')) {
+      throw invalidArgument(
+        `The inputs of '${m.name}' have shape ${m.x.shape.join('x')}; the comparison's have ${x.shape.join('x')}.`,
+      );
+    }
+  }
+}
+
+function range(model: Model): number {
+  return model.bounds[1] - model.bounds[0];
 }
 
 function checkEps(eps: readonly number[]): number[] {
