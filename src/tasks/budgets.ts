@@ -87,7 +87,7 @@ export function defaultBudgets(dataset: string, norm: Norm, name = '--eps'): Bud
   const text = DEFAULT_EPS[dataset]?.[norm];
   if (text === undefined) {
     throw invalidArgument(
-      `Give the budgets with ${name} (e.g. ${name} 8/255 or ${name} 0.5,1); there is no default for '${dataset}' (defaults exist for ${Object.keys(DEFAULT_EPS).join(', ')}).`,
+      `Give ${name}: there are no default budgets for ${norm} on '${dataset}' (defaults exist for ${Object.keys(DEFAULT_EPS).join(', ')}); e.g. ${name} 8/255 or ${name} 0.5,1.`,
     );
   }
   return parseBudgets(text, { name });
