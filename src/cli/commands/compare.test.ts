@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,10 +112,31 @@ describe('advkit compare', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('refuses an --out that cannot be written before any work starts', async () => {
+    const dir = path.join(tmp, 'taken.json');
+    mkdirSync(dir);
+    const file = path.join(tmp, 'a-file');
+    writeFileSync(file, 'x');
+    mkdirSync(path.join(tmp, 'md-taken.md'));
+    for (const [out, message] of [
+      [dir, /--out '.*taken\.json' is a directory; expected a file path/],
+      [path.join(file, 'c.json'), /--out '.*a-file' is a file; expected a directory/],
+      [path.join(tmp, 'md-taken.json'), /--out \(its Markdown table\) '.*md-taken\.md' is a directory/],
+    ] as const) {
+      const started = Date.now();
+      const r = await compare('--out', out);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stdout).toBe('');
+      // Refused at the door: no model was loaded and no attack ran (the default job takes minutes).
+      expect(Date.now() - started).toBeLessThan(5000);
+    }
+  });
+
   it.each([
     [['--models', 'mnist-cnn,cifar-cnn', '--eps', '0.1'], /input shapes 28x28x1 vs 32x32x3/],
     [['--norm', 'l1', '--eps', '5'], /fgsm does not support the l1 norm/],
-    [['--data', 'cifar10'], /'cifar10' has 32x32x3 images but the models expect 28x28x1/],
+    [['--data', 'cifar10'], /'cifar10' \(test\) has 32x32x3 images but the model expects 28x28x1/],
     [['--data', 'fashion-mnist'], /Give --eps: there are no default budgets for linf on 'fashion-mnist'/],
   ] as const)('refuses models, data and budgets that cannot be compared: %j', async (args, message) => {
     const r = await compare(...args, '--n', '5');
