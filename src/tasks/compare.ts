@@ -75,7 +75,13 @@ export const compareTask: Task<typeof compareSchema, CompareResult, CompareProgr
         spec.eps === undefined
           ? defaultBudgets(dataName, spec.norm)
           : parseBudgets(spec.eps, { bounds: first.bounds, norm: spec.norm });
-      const request: DataRequest = { ...spec, data: dataName };
+      const request: DataRequest = {
+        data: dataName,
+        split: spec.split,
+        dataDir: spec.dataDir,
+        n: spec.n,
+        seed: spec.seed,
+      };
       const sample = await loadModelSample(first, request);
       inputs.push(sample.x);
       const notes = [...sample.info.notes];
