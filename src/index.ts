@@ -22,3 +22,4 @@ export {
   type PixelImage,
 } from './render/pixel-image.js';
 export { svgText, type TextItem } from './render/svg-text.js';
+export * from './tasks/specs.js';

@@ -30,3 +30,4 @@ export {
   type FigureBox,
   type PlacedImage,
 } from './render/node/canvas-png.js';
+export * from './tasks/index.js';

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isUserError } from '../errors.js';
-import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, exitCodeFor } from './exit-codes.js';
 import { registerPredictCommand } from './commands/predict.js';
 import { registerTrainCommand } from './commands/train.js';
 import { registerInfoCommand } from './commands/info.js';
@@ -57,10 +57,6 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         return EXIT_OK;
       }
       return EXIT_USAGE;
-    }
-    if (err instanceof Error && err.name === 'AbortError') {
-      io.stderr('advkit: interrupted\n');
-      return EXIT_INTERRUPTED;
     }
     if (isUserError(err)) {
       io.stderr(`advkit: ${err.message}\n`);

@@ -82,15 +82,31 @@ export function parseBudgets(
   return sorted.filter((b, i) => i === 0 || b.value !== sorted[i - 1].value);
 }
 
-/** The budgets for a dataset and norm when none are given; an error that says to give them otherwise. */
-export function defaultBudgets(dataset: string, norm: Norm, name = '--eps'): Budget[] {
+/**
+ * The budgets for a dataset and norm when none are given, in the units of a model with these bounds; an error
+ * that says to give them otherwise.
+ */
+export function defaultBudgets(
+  dataset: string,
+  norm: Norm,
+  bounds: readonly [number, number] = [0, 1],
+  name = '--eps',
+): Budget[] {
   const text = DEFAULT_EPS[dataset]?.[norm];
   if (text === undefined) {
     throw invalidArgument(
       `Give ${name}: there are no default budgets for ${norm} on '${dataset}' (defaults exist for ${Object.keys(DEFAULT_EPS).join(', ')}); e.g. ${name} 8/255 or ${name} 0.5,1.`,
     );
   }
-  return parseBudgets(text, { name });
+  // The table is in [0, 1] pixel units; a model on [-1, 1] or [0, 255] gets the same budgets in its own units.
+  const range = bounds[1] - bounds[0];
+  const budgets = parseBudgets(text, { name });
+  return range === 1
+    ? budgets
+    : budgets.map((b) => {
+        const value = b.value * range;
+        return { value, text: String(Number(value.toPrecision(6))) };
+      });
 }
 
 /** The text of the budget with this value ('8/255'), or the value itself. */

@@ -73,7 +73,7 @@ export const compareTask: Task<typeof compareSchema, CompareResult, CompareProgr
       const dataName = spec.data ?? first.metadata.dataset ?? 'mnist';
       const budgets =
         spec.eps === undefined
-          ? defaultBudgets(dataName, spec.norm)
+          ? defaultBudgets(dataName, spec.norm, first.bounds)
           : parseBudgets(spec.eps, { bounds: first.bounds, norm: spec.norm });
       const request: DataRequest = {
         data: dataName,

@@ -57,7 +57,7 @@ export const evaluateTask: Task<typeof evaluateSchema, EvaluateResult, EvaluateP
       const dataName = spec.data ?? model.metadata.dataset ?? 'mnist';
       const budgets: Budget[] =
         spec.eps === undefined
-          ? defaultBudgets(dataName, spec.norm)
+          ? defaultBudgets(dataName, spec.norm, model.bounds)
           : parseBudgets(spec.eps, { allowZero: false, bounds: model.bounds, norm: spec.norm });
       const sample = await loadModelSample(model, { ...spec, data: dataName });
       x = sample.x;

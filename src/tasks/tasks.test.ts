@@ -11,6 +11,9 @@ import { attackTask } from './attack.js';
 import type { AttackSummary } from './attack-dataset.js';
 import { evaluateTask } from './evaluate.js';
 import { predictTask } from './predict.js';
+import { TASKS } from './index.js';
+import { schemaKeyword } from './spec.js';
+import type { TSchema } from 'typebox';
 import { boundsVariants, type BoundsVariants } from './test-utils/bounds-fixtures.js';
 
 /**
@@ -180,5 +183,17 @@ describe('what the probes found, through the tasks', () => {
     const { result } = await attackTask.run({ attack: 'fgsm', eps: 0.3, n: 10, target: '7' });
     const summary = result as AttackSummary;
     expect(summary.notes.join('\n')).toMatch(/already belong to their target class/);
+  });
+});
+
+describe('the task registry', () => {
+  it('names every task by its own name, each with an object schema that documents its options', () => {
+    for (const [name, task] of Object.entries(TASKS)) {
+      expect(task.name).toBe(name);
+      expect(task.schema.type).toBe('object');
+      for (const [key, prop] of Object.entries<TSchema>(task.schema.properties)) {
+        expect(typeof schemaKeyword(prop, 'description'), `${name}.${key}`).toBe('string');
+      }
+    }
   });
 });

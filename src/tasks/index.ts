@@ -1,0 +1,23 @@
+/** The tasks (Node): every user-level job as a spec and a run function; the surfaces are adapters over these. */
+export { attackTask, type AttackTaskResult } from './attack.js';
+export { compareTask, type CompareResult } from './compare.js';
+export { evaluateTask, type EvaluateProgress, type EvaluateResult } from './evaluate.js';
+export { patchTask, type PatchResult } from './patch.js';
+export { predictTask, type PredictResult } from './predict.js';
+export { trainTask } from './train.js';
+import { attackTask } from './attack.js';
+import { compareTask } from './compare.js';
+import { evaluateTask } from './evaluate.js';
+import { patchTask } from './patch.js';
+import { predictTask } from './predict.js';
+import { trainTask } from './train.js';
+
+/** Every task by name, for surfaces that dispatch on it (a server route, a queue worker). */
+export const TASKS = {
+  predict: predictTask,
+  attack: attackTask,
+  evaluate: evaluateTask,
+  compare: compareTask,
+  train: trainTask,
+  patch: patchTask,
+} as const;
