@@ -119,7 +119,7 @@ export const patchTask: Task<typeof patchSchema, PatchResult, PatchTaskProgress>
         shape: spec.shape,
         steps: spec.steps,
         batchSize: spec.batchSize,
-        learningRate: spec.learningRate * (hi - lo),
+        learningRate: spec.learningRate,
         scaleRange: [spec.scaleMin, spec.scaleMax],
         maxRotation: spec.maxRotation,
         seed: spec.seed,

@@ -63,7 +63,7 @@ const YIELD_INTERVAL_MS = 50;
  * a square, pi/4 size^2 for a disc), steps 500, batchSize 16 (the authors' notebook), shape 'circle' (the paper's
  * patches are discs), maxRotation 22.5 degrees (the paper's), scaleRange [0.8, 1.2] (relative to size; the
  * paper trains over a wide range of sizes, pass a wider range for robustness to scale), optimizer 'adam' with
- * learningRate 0.05 (pixel units per step). The authors' code takes plain gradient steps ('sgd' here), whose
+ * learningRate 0.05 (a fraction of the input range per step, so the same on [0, 1], [-1, 1] and [0, 255] models). The authors' code takes plain gradient steps ('sgd' here), whose
  * useful step size depends on the model's gradient scale; Adam's does not, so one default serves the MNIST CNN
  * and the ImageNet model alike (on the MNIST CNN, plain steps at their best rate did no better). seed 0. The
  * patch starts mid-grey, as in the authors' code.
@@ -84,9 +84,11 @@ export async function trainPatch(
   const rng = new Rng(o.seed);
   const sampler = new BatchSampler(images.shape[0], o.batchSize, rng.fork());
   const placementRng = rng.fork();
-  // Variables survive tidy; the initial value does not.
-  const patch = tf.tidy(() => tf.variable(tf.fill<tf.Rank.R3>([side, side, c], (lo + hi) / 2), true));
-  const optimizer = createOptimizer([patch], { kind: o.optimizer });
+  // The patch is optimised in units of the input range (0 = lo, 1 = hi), so the learning rate and Adam's epsilon
+  // mean the same on [0, 1], [-1, 1] and [0, 255] models. Variables survive tidy; the initial value does not.
+  const unit = tf.tidy(() => tf.variable(tf.fill<tf.Rank.R3>([side, side, c], 0.5), true));
+  const toBounds = (u: tf.Tensor3D): tf.Tensor3D => tf.add(tf.mul(u, hi - lo), lo);
+  const optimizer = createOptimizer([unit], { kind: o.optimizer });
   const targetOneHot = tf.tidy(() => tf.oneHot(tf.tensor1d([o.target], 'int32'), classifier.numClasses));
   const history: PatchStep[] = [];
   const cost: Cost = { gradients: 0, queries: 0 };
@@ -108,16 +110,16 @@ export async function trainPatch(
       let logits: tf.Tensor2D | undefined;
       try {
         const { value, grads } = tf.variableGrads(() => {
-          const z = classifier.logits(tf.clipByValue(pastePatch(batch, patch, plan), lo, hi));
+          const z = classifier.logits(tf.clipByValue(pastePatch(batch, toBounds(unit), plan), lo, hi));
           logits = tf.keep(z);
           // Mean target cross-entropy: minimising it maximises E[log Pr(target | A(p, x, l, t))].
           const picked = tf.sum(tf.mul(tf.logSoftmax(z), targetOneHot), 1);
           return tf.neg<tf.Scalar>(tf.mean<tf.Scalar>(picked));
-        }, [patch]);
-        optimizer.apply([grads[patch.name]], o.learningRate);
-        tf.tidy(() => patch.assign(tf.clipByValue(patch, lo, hi)));
+        }, [unit]);
+        optimizer.apply([grads[unit.name]], o.learningRate);
+        tf.tidy(() => unit.assign(tf.clipByValue(unit, 0, 1)));
         const loss = value.dataSync()[0];
-        tf.dispose([value, grads[patch.name]]);
+        tf.dispose([value, grads[unit.name]]);
         const successRate = targetRate(logits, o.target);
         history.push({ step, loss, successRate });
         cost.gradients += rows.length;
@@ -134,7 +136,7 @@ export async function trainPatch(
       }
     }
     return {
-      patch: tf.clone(patch),
+      patch: tf.tidy(() => toBounds(unit)),
       mask: tf.tensor2d(mask, [side, side]),
       history,
       cost,
@@ -143,7 +145,7 @@ export async function trainPatch(
     };
   } finally {
     optimizer.dispose();
-    patch.dispose();
+    unit.dispose();
     targetOneHot.dispose();
   }
 }
