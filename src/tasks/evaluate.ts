@@ -59,7 +59,14 @@ export const evaluateTask: Task<typeof evaluateSchema, EvaluateResult, EvaluateP
         spec.eps === undefined
           ? defaultBudgets(dataName, spec.norm, model.bounds)
           : parseBudgets(spec.eps, { allowZero: false, bounds: model.bounds, norm: spec.norm });
-      const sample = await loadModelSample(model, { ...spec, data: dataName });
+      // The first n points of the split (the seed is the attacks', not a random draw of the points).
+      const sample = await loadModelSample(model, {
+        data: dataName,
+        split: spec.split,
+        dataDir: spec.dataDir,
+        labelMap: spec.labelMap,
+        n: spec.n,
+      });
       x = sample.x;
       for (const note of sample.info.notes) ctx.onNote?.(note);
       const started = new Date();

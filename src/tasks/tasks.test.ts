@@ -11,6 +11,9 @@ import { attackTask } from './attack.js';
 import type { AttackSummary } from './attack-dataset.js';
 import { evaluateTask } from './evaluate.js';
 import { predictTask } from './predict.js';
+import { datasetSha256 } from '../evaluate/fingerprint.js';
+import { loadModelSample } from './model-data.js';
+import { openModel } from './model-source.js';
 import { TASKS } from './index.js';
 import { schemaKeyword } from './spec.js';
 import type { TSchema } from 'typebox';
@@ -51,6 +54,12 @@ describe('tasks from JSON specs', () => {
       ['report.html', 'text/html'],
     ]);
     expect(JSON.parse(new TextDecoder().decode(artifacts[0].bytes))).toEqual(result.report);
+    // The points are the first n of the split (the seed is the attacks'), as the report says.
+    const { model } = await openModel('mnist-cnn-robust', { defaultName: 'mnist-cnn-robust' });
+    const first = await loadModelSample(model, { split: 'test', n: 4 });
+    expect(result.report.dataset.sha256).toBe(await datasetSha256(first.x, first.labels));
+    first.x.dispose();
+    model.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
 
