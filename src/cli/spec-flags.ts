@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import type { TObject, TSchema } from 'typebox';
 import type { TaskInput } from '../tasks/task.js';
 import { AdvkitError, invalidArgument } from '../errors.js';
-import { parseNumberText } from '../tasks/budgets.js';
+import { fieldFromText } from '../tasks/field-text.js';
 import { flagFor } from '../tasks/reproduce.js';
 import { schemaKeyword } from '../tasks/spec.js';
 import { checkValue, choiceValues, fieldKind, numberLimits, type Field } from '../util/schema.js';
@@ -79,20 +79,9 @@ export function addSpecOptions(
   return flags;
 }
 
+/** A flag's text as its field's kind; what is not of the kind stays text, for the check to name. */
 function fromText(flag: SpecFlag, raw: unknown): unknown {
-  const schema = flag.schema;
-  if (!isField(schema)) return raw;
-  const kind = fieldKind(schema);
-  if (kind === 'boolean') {
-    if (raw === true || raw === false) return raw;
-    const v = String(raw).toLowerCase();
-    if (['true', 'yes', 'on', '1'].includes(v)) return true;
-    if (['false', 'no', 'off', '0'].includes(v)) return false;
-    throw invalidArgument(`${flag.flag} must be true or false, got '${String(raw)}'.`);
-  }
-  if (typeof raw !== 'string' || kind === 'choice') return raw;
-  const n = parseNumberText(raw);
-  return Number.isNaN(n) ? raw : n;
+  return isField(flag.schema) && typeof raw === 'string' ? fieldFromText(flag.schema, raw) : raw;
 }
 
 /**

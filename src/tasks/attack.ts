@@ -9,7 +9,7 @@ import { attackDataset, type AttackSummary } from './attack-dataset.js';
 import { attackImages, type ImagesResult } from './attack-images.js';
 import { ATTACK_DEFAULTS, attackSchema } from './attack-spec.js';
 import { resolveTarget, type ResolvedTarget } from './attack-target.js';
-import { parseBudgets, type Budget } from './budgets.js';
+import { assertBudgetsFit, parseBudgets, type Budget } from './budgets.js';
 import { openModel } from './model-source.js';
 import { parseSpec } from './spec.js';
 import type { Task, TaskContext } from './task.js';
@@ -70,6 +70,7 @@ export const attackTask: Task<typeof attackSchema, AttackTaskResult, AttackProgr
     const source = await openModel(spec.model, { defaultName: ATTACK_DEFAULTS.model, labels: spec.labels });
     let transfer: AttackJob['transfer'];
     try {
+      if (budgets !== undefined) assertBudgetsFit(budgets, source.model.bounds, norm);
       if (spec.transferTo !== undefined) {
         const t = await openModel(spec.transferTo, { defaultName: spec.transferTo, flag: '--transfer-to' });
         transfer = { model: t.model, dir: t.dir };
@@ -81,12 +82,7 @@ export const attackTask: Task<typeof attackSchema, AttackTaskResult, AttackProgr
         attack,
         params,
         norm,
-        budgets:
-          budgets &&
-          parseBudgets(
-            budgets.map((b) => b.text),
-            { bounds: source.model.bounds, norm },
-          ),
+        budgets,
         target: resolveTarget(spec.target, source.model.classNames),
         seed: spec.seed ?? 0,
         batchSize: spec.batchSize,

@@ -71,15 +71,29 @@ export function parseBudgets(
           : `${name} must be >= 0, got '${text}'.`,
       );
     }
-    if (rules.bounds !== undefined && rules.norm === 'linf' && value > rules.bounds[1] - rules.bounds[0]) {
-      throw invalidArgument(
-        `${name} ${text} is larger than the model's input range [${rules.bounds.join(', ')}]: a Linf budget must be <= ${rules.bounds[1] - rules.bounds[0]}.`,
-      );
-    }
     return { value, text };
   });
+  if (rules.bounds !== undefined && rules.norm !== undefined) {
+    assertBudgetsFit(budgets, rules.bounds, rules.norm, name);
+  }
   const sorted = budgets.sort((a, b) => a.value - b.value);
   return sorted.filter((b, i) => i === 0 || b.value !== sorted[i - 1].value);
+}
+
+/** A Linf budget beyond the model's input range is the whole box: refused, naming the range. */
+export function assertBudgetsFit(
+  budgets: readonly Budget[],
+  bounds: readonly [number, number],
+  norm: Norm,
+  name = '--eps',
+): void {
+  const range = bounds[1] - bounds[0];
+  const over = norm === 'linf' ? budgets.find((b) => b.value > range) : undefined;
+  if (over !== undefined) {
+    throw invalidArgument(
+      `${name} ${over.text} is larger than the model's input range [${bounds.join(', ')}]: a Linf budget must be <= ${range}.`,
+    );
+  }
 }
 
 /**

@@ -11,7 +11,7 @@ import {
   type Field,
   type Schema,
 } from '../../util/schema.js';
-import { parseNumberText } from '../../tasks/budgets.js';
+import { fieldFromText } from '../../tasks/field-text.js';
 import { flagFor } from '../../tasks/reproduce.js';
 
 export { flagFor };
@@ -98,18 +98,9 @@ export function flagsOf(attack: Attack<Schema>): string {
   return keys.length === 0 ? '(none)' : keys.map(flagFor).join(', ');
 }
 
-function fromText(field: Field, raw: unknown): unknown {
-  if (typeof raw !== 'string') return raw;
-  if (fieldKind(field) === 'number' || fieldKind(field) === 'integer') {
-    const n = parseNumberText(raw);
-    return Number.isNaN(n) ? raw : n; // parseParams names the flag and the expected range
-  }
-  if (fieldKind(field) === 'boolean') {
-    const v = raw.toLowerCase();
-    if (['true', 'yes', 'on', '1'].includes(v)) return true;
-    if (['false', 'no', 'off', '0'].includes(v)) return false;
-  }
-  return raw;
+/** A flag's text as its field's kind (parseParams then names the flag and the expected range). */
+function textValue(field: Field, raw: unknown): unknown {
+  return typeof raw === 'string' ? fieldFromText(field, raw) : raw;
 }
 
 /**
@@ -134,7 +125,7 @@ export function paramsFromFlags(
     Object.entries(attack.schema).map(([k, f]) => [flagFor(k), f]),
   );
   const input = Object.fromEntries(
-    given.map((f) => [f.flag, fromText(attack.schema[f.key], values[f.attribute])]),
+    given.map((f) => [f.flag, textValue(attack.schema[f.key], values[f.attribute])]),
   );
   const checked = parseParams(schemaByFlag, input, attack.name);
   return Object.fromEntries(given.map((f) => [f.key, checked[f.flag]]));
