@@ -3,6 +3,7 @@ import type { Model } from '../models/model.js';
 import { ADVKIT_VERSION } from '../version.js';
 import type { RobustnessEvaluation } from './evaluate-robustness.js';
 import { threatModel, type ClassAccuracy, type EvaluationReport, type SanityFlag } from './report-types.js';
+import { engineName } from '../backend/backend.js';
 
 export interface ReportContext {
   model: EvaluationReport['model'];
@@ -25,7 +26,7 @@ export function buildReport(
   );
   return {
     format: 'advkit-evaluation/1',
-    advkit: { version: ADVKIT_VERSION, tfjs: tf.version_core, backend: tf.getBackend() },
+    advkit: { version: ADVKIT_VERSION, tfjs: tf.version_core, backend: engineName() },
     model: context.model,
     dataset: { ...context.dataset, n: evaluation.n, sha256: evaluation.datasetSha256 },
     threat_model: threatModel(evaluation.norm),

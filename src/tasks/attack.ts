@@ -1,4 +1,3 @@
-import { getBackend } from '@tensorflow/tfjs-core';
 import { getAttack } from '../attacks/registry.js';
 import type { AttackProgress } from '../attacks/run-attack.js';
 import type { Attack, Norm } from '../attacks/types.js';
@@ -13,6 +12,7 @@ import { assertBudgetsFit, parseBudgets, type Budget } from './budgets.js';
 import { openModel } from './model-source.js';
 import { parseSpec } from './spec.js';
 import type { Task, TaskContext } from './task.js';
+import { engineName } from '../backend/backend.js';
 
 export type AttackTaskResult = ImagesResult | AttackSummary;
 
@@ -78,7 +78,7 @@ export const attackTask: Task<typeof attackSchema, AttackTaskResult, AttackProgr
       const job: AttackJob = {
         model: source.model,
         modelDir: source.dir,
-        backend: getBackend(),
+        backend: engineName(),
         attack,
         params,
         norm,

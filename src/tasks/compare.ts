@@ -1,5 +1,4 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { getBackend } from '@tensorflow/tfjs-core';
 import path from 'node:path';
 import { getAttack } from '../attacks/registry.js';
 import { invalidArgument } from '../errors.js';
@@ -23,6 +22,7 @@ import { openModel, type ModelSource } from './model-source.js';
 import { flagFor, reproduceCommand } from './reproduce.js';
 import { parseSpec } from './spec.js';
 import { jsonArtifact, type Task, type TaskContext, type TaskResult } from './task.js';
+import { engineName } from '../backend/backend.js';
 
 /** What compare.json holds (the advkit-compare/1 format) and `advkit compare --json` prints. */
 export interface CompareSummary extends RobustnessComparison {
@@ -114,7 +114,7 @@ export const compareTask: Task<typeof compareSchema, CompareResult, CompareProgr
         schemaVersion: 1,
         format: 'advkit-compare/1',
         advkit: ADVKIT_VERSION,
-        backend: getBackend(),
+        backend: engineName(),
         ...comparison,
         epsText,
         dataset: {
@@ -136,7 +136,7 @@ export const compareTask: Task<typeof compareSchema, CompareResult, CompareProgr
           ['eps', epsText.join(',')],
           ['attacks', attacksText(attacks)],
           ['batchSize', spec.batchSize],
-          ['backend', getBackend()],
+          ['backend', engineName()],
         ]),
         seconds: (Date.now() - started) / 1000,
       };

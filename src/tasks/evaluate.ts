@@ -1,5 +1,4 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { getBackend } from '@tensorflow/tfjs-core';
 import path from 'node:path';
 import { buildReport } from '../evaluate/build-report.js';
 import { evaluateRobustness, type EvaluationProgress } from '../evaluate/evaluate-robustness.js';
@@ -18,6 +17,7 @@ import { reproduceCommand } from './reproduce.js';
 import { parseSpec } from './spec.js';
 import type { Task, TaskContext, TaskResult } from './task.js';
 import { jsonArtifact } from './task.js';
+import { engineName } from '../backend/backend.js';
 
 export type EvaluateSpec = Parameters<typeof evaluateTask.run>[0];
 
@@ -128,7 +128,7 @@ export const evaluateTask: Task<typeof evaluateSchema, EvaluateResult, EvaluateP
           ['eot', spec.eot],
           ['seed', spec.seed],
           ['batchSize', spec.batchSize],
-          ['backend', getBackend()],
+          ['backend', engineName()],
         ]),
         started,
         seconds: (Date.now() - started.getTime()) / 1000,

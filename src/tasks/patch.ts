@@ -18,6 +18,7 @@ import { openModel } from './model-source.js';
 import { PATCH_DEFAULT_MODEL, patchSchema } from './patch-spec.js';
 import { parseSpec } from './spec.js';
 import type { Task, TaskContext, TaskResult } from './task.js';
+import { engineName } from '../backend/backend.js';
 
 export interface PatchResult extends TaskResult {
   task: 'patch';
@@ -152,7 +153,7 @@ export const patchTask: Task<typeof patchSchema, PatchResult, PatchTaskProgress>
             task: 'patch',
             schemaVersion: 1,
             model: source.dir,
-            backend: tf.getBackend(),
+            backend: engineName(),
             data: data.source,
             labels: data.labelSource,
             target: targetInfo,

@@ -6,6 +6,7 @@ import { openModel } from './model-source.js';
 import { PREDICT_DEFAULT_MODEL, predictSchema } from './predict-spec.js';
 import { parseSpec } from './spec.js';
 import type { Task, TaskContext, TaskResult } from './task.js';
+import { engineName } from '../backend/backend.js';
 
 export interface Prediction {
   source: string;
@@ -65,7 +66,7 @@ export const predictTask: Task<typeof predictSchema, PredictResult> = {
           task: 'predict',
           schemaVersion: 1,
           model: source.dir,
-          backend: tf.getBackend(),
+          backend: engineName(),
           predictions,
           accuracy,
           notes,

@@ -26,6 +26,7 @@ import { trainingMetadata } from '../train/training-metadata.js';
 import { parseSpec } from './spec.js';
 import type { Task, TaskContext, TaskInput, TaskOutput, TaskResult } from './task.js';
 import { trainSchema, type TrainSpec } from './train-spec.js';
+import { engineName } from '../backend/backend.js';
 
 /** Sent once the data is loaded, before the first step: what is about to be trained, and where. */
 export interface TrainStart {
@@ -152,7 +153,7 @@ export const trainTask: TrainTask = {
       );
     }
 
-    const backend = tf.getBackend();
+    const backend = engineName();
     const classifier = createClassifier(arch, {
       inputShape: [trainData.height, trainData.width, trainData.channels],
       classNames: trainData.classNames,

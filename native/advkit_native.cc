@@ -1,0 +1,422 @@
+// advkit's native engine: the heaviest tfjs kernels (convolution forward and both gradients, depthwise
+// convolution, matrix products) on oneDNN, working in place on the float32 buffers the tfjs wasm backend
+// hands over (NHWC activations, HWIO / HWCM filters, row-major matrices). No copies: every user buffer is
+// wrapped as a oneDNN memory with the layout tfjs uses; only the (small) filters are reordered into the
+// blocked layout oneDNN's fastest kernels ask for.
+//
+// Primitives are JIT-compiled by oneDNN, so each one is built once per shape and kept in a small cache.
+// All calls are synchronous, as tfjs kernels are; oneDNN's OpenMP threads do the parallel work.
+
+#include <napi.h>
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace {
+
+using dnnl::memory;
+using dt = memory::data_type;
+using tag = memory::format_tag;
+
+dnnl::engine &Engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::stream &Stream() {
+  static dnnl::stream stream(Engine());
+  return stream;
+}
+
+// ---- argument helpers -------------------------------------------------------------------------------
+
+float *FloatData(const Napi::Value &value, size_t expected, const char *name) {
+  if (!value.IsTypedArray()) throw Napi::TypeError::New(value.Env(), std::string(name) + ": expected a Float32Array");
+  auto array = value.As<Napi::TypedArray>();
+  if (array.TypedArrayType() != napi_float32_array) {
+    throw Napi::TypeError::New(value.Env(), std::string(name) + ": expected a Float32Array");
+  }
+  auto floats = value.As<Napi::Float32Array>();
+  if (floats.ElementLength() < expected) {
+    std::ostringstream message;
+    message << name << ": expected at least " << expected << " elements, got " << floats.ElementLength();
+    throw Napi::RangeError::New(value.Env(), message.str());
+  }
+  return floats.Data();
+}
+
+std::vector<int64_t> Ints(const Napi::Value &value, size_t count, const char *name) {
+  if (!value.IsArray()) throw Napi::TypeError::New(value.Env(), std::string(name) + ": expected an array");
+  auto array = value.As<Napi::Array>();
+  if (array.Length() != count) {
+    std::ostringstream message;
+    message << name << ": expected " << count << " integers, got " << array.Length();
+    throw Napi::RangeError::New(value.Env(), message.str());
+  }
+  std::vector<int64_t> out(count);
+  for (uint32_t i = 0; i < count; i++) {
+    Napi::Value item = array[i];
+    if (!item.IsNumber()) throw Napi::TypeError::New(value.Env(), std::string(name) + ": expected integers");
+    out[i] = item.As<Napi::Number>().Int64Value();
+  }
+  return out;
+}
+
+// ---- fused activations (tfjs's names, in the order of the JavaScript side's codes) --------------------
+
+enum Activation { kLinear = 0, kRelu = 1, kRelu6 = 2, kElu = 3, kSigmoid = 4, kLeakyRelu = 5 };
+
+dnnl::primitive_attr ActivationAttr(int activation, float alpha) {
+  dnnl::post_ops ops;
+  switch (activation) {
+    case kLinear: break;
+    case kRelu: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f); break;
+    case kRelu6: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f); break;
+    case kElu: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_elu, 1.f, 0.f); break;
+    case kSigmoid: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_logistic, 0.f, 0.f); break;
+    case kLeakyRelu: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, alpha, 0.f); break;
+    default: throw std::invalid_argument("unknown activation code " + std::to_string(activation));
+  }
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(ops);
+  return attr;
+}
+
+// ---- convolution geometry ---------------------------------------------------------------------------
+
+// [N, H, W, C, OH, OW, K, KH, KW, SH, SW, DH, DW, PT, PB, PL, PR, G] as the JavaScript side sends it:
+// input NHWC [N, H, W, C], output NHWC [N, OH, OW, K], filter KHxKW, strides, dilations (1 = none), pads,
+// and groups (1 for conv2d; C for depthwise, whose K = C * multiplier).
+struct ConvGeometry {
+  int64_t n, h, w, c, oh, ow, k, kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, g;
+
+  static ConvGeometry From(const std::vector<int64_t> &v) {
+    ConvGeometry geo{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8],
+                     v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[17]};
+    return geo;
+  }
+
+  size_t InputSize() const { return n * h * w * c; }
+  size_t OutputSize() const { return n * oh * ow * k; }
+  size_t FilterSize() const { return kh * kw * (c / g) * k; }
+
+  memory::desc Src() const { return memory::desc({n, c, h, w}, dt::f32, tag::nhwc); }
+  memory::desc Dst() const { return memory::desc({n, k, oh, ow}, dt::f32, tag::nhwc); }
+
+  // The filter as tfjs stores it: HWIO for conv2d ([KH, KW, C, K]); HWCM for depthwise ([KH, KW, C, M]),
+  // which is oneDNN's grouped layout (G = C, O = M, I = 1) with output channel c * M + m, as tfjs orders it.
+  memory::desc UserWeights() const {
+    if (g == 1) return memory::desc({k, c, kh, kw}, dt::f32, memory::dims{1, k, kw * c * k, c * k});
+    int64_t m = k / g;
+    return memory::desc({g, m, c / g, kh, kw}, dt::f32, memory::dims{m, 1, k, kw * c * m, c * m});
+  }
+
+  memory::desc AnyWeights() const {
+    if (g == 1) return memory::desc({k, c, kh, kw}, dt::f32, tag::any);
+    return memory::desc({g, k / g, c / g, kh, kw}, dt::f32, tag::any);
+  }
+
+  memory::dims Strides() const { return {sh, sw}; }
+  memory::dims Dilations() const { return {dh - 1, dw - 1}; }
+  memory::dims PadL() const { return {pt, pl}; }
+  memory::dims PadR() const { return {pb, pr}; }
+
+  dnnl::convolution_forward::desc ForwardDesc(dnnl::prop_kind prop, const memory::desc &bias) const {
+    if (bias.is_zero()) {
+      return dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, Src(), AnyWeights(), Dst(),
+                                             Strides(), Dilations(), PadL(), PadR());
+    }
+    return dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, Src(), AnyWeights(), bias,
+                                           Dst(), Strides(), Dilations(), PadL(), PadR());
+  }
+};
+
+// ---- primitive cache ---------------------------------------------------------------------------------
+
+// One cached operation: the primitive, and the reorder that moves the user's filter into (or out of) the
+// layout the primitive wants, with the buffer for the reordered filter.
+struct Entry {
+  dnnl::primitive primitive;
+  memory::desc user_weights;
+  memory::desc weights;  // the primitive's layout (equal to user_weights when no reorder is needed)
+  bool needs_reorder = false;
+  dnnl::reorder reorder;  // user -> primitive (forward, backward data) or primitive -> user (backward weights)
+  memory scratch_weights;
+};
+
+class Cache {
+ public:
+  explicit Cache(size_t capacity) : capacity_(capacity) {}
+
+  Entry *Find(const std::string &key) {
+    auto found = index_.find(key);
+    if (found == index_.end()) return nullptr;
+    order_.splice(order_.begin(), order_, found->second);
+    return &found->second->second;
+  }
+
+  Entry *Insert(const std::string &key, Entry entry) {
+    order_.emplace_front(key, std::move(entry));
+    index_[key] = order_.begin();
+    while (order_.size() > capacity_) {
+      index_.erase(order_.back().first);
+      order_.pop_back();
+    }
+    return &order_.front().second;
+  }
+
+  void Clear() {
+    index_.clear();
+    order_.clear();
+  }
+
+  size_t Size() const { return order_.size(); }
+
+ private:
+  size_t capacity_;
+  std::list<std::pair<std::string, Entry>> order_;
+  std::unordered_map<std::string, std::list<std::pair<std::string, Entry>>::iterator> index_;
+};
+
+Cache &Primitives() {
+  static Cache cache(256);
+  return cache;
+}
+
+std::string Key(const char *op, const std::vector<int64_t> &ints, int activation = 0, float alpha = 0.f,
+                bool bias = false) {
+  std::ostringstream key;
+  key << op;
+  for (auto v : ints) key << ',' << v;
+  key << '|' << activation << '|' << alpha << '|' << bias;
+  return key.str();
+}
+
+void WithWeightsLayout(Entry &entry, const memory::desc &user, const memory::desc &wanted, bool to_user) {
+  entry.user_weights = user;
+  entry.weights = wanted;
+  entry.needs_reorder = user != wanted;
+  if (!entry.needs_reorder) return;
+  entry.scratch_weights = memory(wanted, Engine());
+  entry.reorder = to_user ? dnnl::reorder(dnnl::reorder::primitive_desc(Engine(), wanted, Engine(), user))
+                          : dnnl::reorder(dnnl::reorder::primitive_desc(Engine(), user, Engine(), wanted));
+}
+
+// Runs `body` turning oneDNN's errors into JavaScript exceptions.
+template <typename Body>
+Napi::Value Guarded(const Napi::CallbackInfo &info, Body body) {
+  try {
+    body();
+  } catch (const dnnl::error &e) {
+    throw Napi::Error::New(info.Env(), std::string("oneDNN: ") + e.what());
+  } catch (const std::invalid_argument &e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+  return info.Env().Undefined();
+}
+
+// ---- kernels ------------------------------------------------------------------------------------------
+
+// convForward(x, filter, bias | null, y, geometry, activation, alpha)
+Napi::Value ConvForward(const Napi::CallbackInfo &info) {
+  auto ints = Ints(info[4], 18, "geometry");
+  ConvGeometry geo = ConvGeometry::From(ints);
+  float *x = FloatData(info[0], geo.InputSize(), "x");
+  float *filter = FloatData(info[1], geo.FilterSize(), "filter");
+  bool has_bias = !info[2].IsNull() && !info[2].IsUndefined();
+  float *bias = has_bias ? FloatData(info[2], geo.k, "bias") : nullptr;
+  float *y = FloatData(info[3], geo.OutputSize(), "y");
+  int activation = info[5].As<Napi::Number>().Int32Value();
+  float alpha = info[6].As<Napi::Number>().FloatValue();
+  return Guarded(info, [&] {
+    std::string key = Key("fwd", ints, activation, alpha, has_bias);
+    memory::desc bias_md = has_bias ? memory::desc({geo.k}, dt::f32, tag::x) : memory::desc();
+    Entry *entry = Primitives().Find(key);
+    if (entry == nullptr) {
+      auto pd = dnnl::convolution_forward::primitive_desc(geo.ForwardDesc(dnnl::prop_kind::forward_inference, bias_md),
+                                                          ActivationAttr(activation, alpha), Engine());
+      Entry fresh;
+      fresh.primitive = dnnl::convolution_forward(pd);
+      WithWeightsLayout(fresh, geo.UserWeights(), pd.weights_desc(), false);
+      entry = Primitives().Insert(key, std::move(fresh));
+    }
+    memory user_weights(entry->user_weights, Engine(), filter);
+    memory weights = user_weights;
+    if (entry->needs_reorder) {
+      entry->reorder.execute(Stream(), user_weights, entry->scratch_weights);
+      weights = entry->scratch_weights;
+    }
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(geo.Src(), Engine(), x)},
+                                         {DNNL_ARG_WEIGHTS, weights},
+                                         {DNNL_ARG_DST, memory(geo.Dst(), Engine(), y)}};
+    if (has_bias) args.insert({DNNL_ARG_BIAS, memory(bias_md, Engine(), bias)});
+    entry->primitive.execute(Stream(), args);
+    Stream().wait();
+  });
+}
+
+// convBackwardData(dy, filter, dx, geometry): the input gradient.
+Napi::Value ConvBackwardData(const Napi::CallbackInfo &info) {
+  auto ints = Ints(info[3], 18, "geometry");
+  ConvGeometry geo = ConvGeometry::From(ints);
+  float *dy = FloatData(info[0], geo.OutputSize(), "dy");
+  float *filter = FloatData(info[1], geo.FilterSize(), "filter");
+  float *dx = FloatData(info[2], geo.InputSize(), "dx");
+  return Guarded(info, [&] {
+    std::string key = Key("bwd_data", ints);
+    Entry *entry = Primitives().Find(key);
+    if (entry == nullptr) {
+      auto hint = dnnl::convolution_forward::primitive_desc(
+          geo.ForwardDesc(dnnl::prop_kind::forward_training, memory::desc()), Engine());
+      auto desc = dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, geo.Src(),
+                                                        geo.AnyWeights(), geo.Dst(), geo.Strides(),
+                                                        geo.Dilations(), geo.PadL(), geo.PadR());
+      auto pd = dnnl::convolution_backward_data::primitive_desc(desc, Engine(), hint);
+      Entry fresh;
+      fresh.primitive = dnnl::convolution_backward_data(pd);
+      WithWeightsLayout(fresh, geo.UserWeights(), pd.weights_desc(), false);
+      entry = Primitives().Insert(key, std::move(fresh));
+    }
+    memory user_weights(entry->user_weights, Engine(), filter);
+    memory weights = user_weights;
+    if (entry->needs_reorder) {
+      entry->reorder.execute(Stream(), user_weights, entry->scratch_weights);
+      weights = entry->scratch_weights;
+    }
+    entry->primitive.execute(Stream(), {{DNNL_ARG_DIFF_DST, memory(geo.Dst(), Engine(), dy)},
+                                        {DNNL_ARG_WEIGHTS, weights},
+                                        {DNNL_ARG_DIFF_SRC, memory(geo.Src(), Engine(), dx)}});
+    Stream().wait();
+  });
+}
+
+// convBackwardFilter(x, dy, dfilter, geometry): the filter gradient, written in tfjs's filter layout.
+Napi::Value ConvBackwardFilter(const Napi::CallbackInfo &info) {
+  auto ints = Ints(info[3], 18, "geometry");
+  ConvGeometry geo = ConvGeometry::From(ints);
+  float *x = FloatData(info[0], geo.InputSize(), "x");
+  float *dy = FloatData(info[1], geo.OutputSize(), "dy");
+  float *dfilter = FloatData(info[2], geo.FilterSize(), "dfilter");
+  return Guarded(info, [&] {
+    std::string key = Key("bwd_weights", ints);
+    Entry *entry = Primitives().Find(key);
+    if (entry == nullptr) {
+      auto hint = dnnl::convolution_forward::primitive_desc(
+          geo.ForwardDesc(dnnl::prop_kind::forward_training, memory::desc()), Engine());
+      auto desc = dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, geo.Src(),
+                                                           geo.AnyWeights(), geo.Dst(), geo.Strides(),
+                                                           geo.Dilations(), geo.PadL(), geo.PadR());
+      auto pd = dnnl::convolution_backward_weights::primitive_desc(desc, Engine(), hint);
+      Entry fresh;
+      fresh.primitive = dnnl::convolution_backward_weights(pd);
+      WithWeightsLayout(fresh, geo.UserWeights(), pd.diff_weights_desc(), true);
+      entry = Primitives().Insert(key, std::move(fresh));
+    }
+    memory user_weights(entry->user_weights, Engine(), dfilter);
+    memory weights = entry->needs_reorder ? entry->scratch_weights : user_weights;
+    entry->primitive.execute(Stream(), {{DNNL_ARG_SRC, memory(geo.Src(), Engine(), x)},
+                                        {DNNL_ARG_DIFF_DST, memory(geo.Dst(), Engine(), dy)},
+                                        {DNNL_ARG_DIFF_WEIGHTS, weights}});
+    if (entry->needs_reorder) entry->reorder.execute(Stream(), entry->scratch_weights, user_weights);
+    Stream().wait();
+  });
+}
+
+// matMul(a, b, bias | null, c, [batchA, batchB, M, K, N, transposeA, transposeB], activation, alpha):
+// c[batch, M, N] = act(op(a) op(b) + bias), row-major, a batch of 1 broadcast against the other operand.
+Napi::Value MatMul(const Napi::CallbackInfo &info) {
+  auto ints = Ints(info[4], 7, "dims");
+  int64_t batch_a = ints[0], batch_b = ints[1], m = ints[2], k = ints[3], n = ints[4];
+  bool trans_a = ints[5] != 0, trans_b = ints[6] != 0;
+  int64_t batch = std::max(batch_a, batch_b);
+  float *a = FloatData(info[0], batch_a * m * k, "a");
+  float *b = FloatData(info[1], batch_b * k * n, "b");
+  bool has_bias = !info[2].IsNull() && !info[2].IsUndefined();
+  float *bias = has_bias ? FloatData(info[2], n, "bias") : nullptr;
+  float *c = FloatData(info[3], batch * m * n, "c");
+  int activation = info[5].As<Napi::Number>().Int32Value();
+  float alpha = info[6].As<Napi::Number>().FloatValue();
+  return Guarded(info, [&] {
+    // op(a) is [M, K]; stored [M, K] (strides K, 1) or, transposed, [K, M] (strides 1, M).
+    memory::desc a_md({batch_a, m, k}, dt::f32, trans_a ? memory::dims{m * k, 1, m} : memory::dims{m * k, k, 1});
+    memory::desc b_md({batch_b, k, n}, dt::f32, trans_b ? memory::dims{k * n, 1, k} : memory::dims{k * n, n, 1});
+    memory::desc c_md({batch, m, n}, dt::f32, memory::dims{m * n, n, 1});
+    memory::desc bias_md = has_bias ? memory::desc({1, 1, n}, dt::f32, memory::dims{n, n, 1}) : memory::desc();
+    std::string key = Key("matmul", ints, activation, alpha, has_bias);
+    Entry *entry = Primitives().Find(key);
+    if (entry == nullptr) {
+      auto desc = has_bias ? dnnl::matmul::desc(a_md, b_md, bias_md, c_md) : dnnl::matmul::desc(a_md, b_md, c_md);
+      auto pd = dnnl::matmul::primitive_desc(desc, ActivationAttr(activation, alpha), Engine());
+      Entry fresh;
+      fresh.primitive = dnnl::matmul(pd);
+      entry = Primitives().Insert(key, std::move(fresh));
+    }
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(a_md, Engine(), a)},
+                                         {DNNL_ARG_WEIGHTS, memory(b_md, Engine(), b)},
+                                         {DNNL_ARG_DST, memory(c_md, Engine(), c)}};
+    if (has_bias) args.insert({DNNL_ARG_BIAS, memory(bias_md, Engine(), bias)});
+    entry->primitive.execute(Stream(), args);
+    Stream().wait();
+  });
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo &info) {
+  int threads = info[0].As<Napi::Number>().Int32Value();
+  if (threads < 1) throw Napi::RangeError::New(info.Env(), "threads: expected a positive integer");
+  omp_set_num_threads(threads);
+  return info.Env().Undefined();
+}
+
+const char *IsaName(dnnl::cpu_isa isa) {
+  switch (isa) {
+    case dnnl::cpu_isa::sse41: return "sse41";
+    case dnnl::cpu_isa::avx: return "avx";
+    case dnnl::cpu_isa::avx2: return "avx2";
+    case dnnl::cpu_isa::avx512_core: return "avx512_core";
+    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
+    default: return "other";
+  }
+}
+
+// info(): the oneDNN version, the instruction set its kernels use, the thread count and the cache size.
+Napi::Value Info(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  const dnnl_version_t *version = dnnl::version();
+  std::ostringstream text;
+  text << version->major << '.' << version->minor << '.' << version->patch;
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("onednn", text.str());
+  out.Set("isa", IsaName(dnnl::get_effective_cpu_isa()));
+  out.Set("threads", omp_get_max_threads());
+  out.Set("cachedPrimitives", static_cast<double>(Primitives().Size()));
+  return out;
+}
+
+Napi::Value ClearCache(const Napi::CallbackInfo &info) {
+  Primitives().Clear();
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("convForward", Napi::Function::New(env, ConvForward));
+  exports.Set("convBackwardData", Napi::Function::New(env, ConvBackwardData));
+  exports.Set("convBackwardFilter", Napi::Function::New(env, ConvBackwardFilter));
+  exports.Set("matMul", Napi::Function::New(env, MatMul));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("clearCache", Napi::Function::New(env, ClearCache));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(advkit_native, Init)

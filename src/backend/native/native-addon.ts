@@ -1,0 +1,51 @@
+/**
+ * The functions of advkit's native addon (`native/advkit_native.cc`): oneDNN kernels working in place on
+ * float32 buffers laid out as tfjs holds them. Browser-safe (types only); `load-native-node.ts` loads it.
+ */
+export interface NativeAddon {
+  /** y = act(conv(x, filter) + bias); geometry as `convGeometry` builds it. */
+  convForward(
+    x: Float32Array,
+    filter: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    geometry: number[],
+    activation: number,
+    alpha: number,
+  ): void;
+  /** dx of a convolution, from dy and the filter. */
+  convBackwardData(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: number[]): void;
+  /** dfilter of a convolution, from x and dy, in tfjs's filter layout (HWIO, or HWCM for depthwise). */
+  convBackwardFilter(x: Float32Array, dy: Float32Array, dfilter: Float32Array, geometry: number[]): void;
+  /** c[batch, M, N] = act(op(a) op(b) + bias); dims [batchA, batchB, M, K, N, transposeA, transposeB]. */
+  matMul(
+    a: Float32Array,
+    b: Float32Array,
+    bias: Float32Array | null,
+    c: Float32Array,
+    dims: number[],
+    activation: number,
+    alpha: number,
+  ): void;
+  setThreads(threads: number): void;
+  info(): NativeAddonInfo;
+  clearCache(): void;
+}
+
+export interface NativeAddonInfo {
+  onednn: string;
+  /** The instruction set oneDNN's kernels use on this CPU (e.g. avx512_core). */
+  isa: string;
+  threads: number;
+  cachedPrimitives: number;
+}
+
+/** tfjs's fused activations, coded as the addon expects them; prelu is not fused (its weights vary). */
+export const NATIVE_ACTIVATIONS: Readonly<Record<string, number>> = {
+  linear: 0,
+  relu: 1,
+  relu6: 2,
+  elu: 3,
+  sigmoid: 4,
+  leakyrelu: 5,
+};

@@ -1,0 +1,234 @@
+import {
+  backend_util,
+  broadcast_util,
+  getKernel,
+  registerKernel,
+  unregisterKernel,
+  util,
+  type KernelConfig,
+  type KernelFunc,
+  type NamedAttrMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { convAttrs, convInfo, input, shape4 } from '../kernels/kernel-attrs.js';
+import { NATIVE_ACTIVATIONS, type NativeAddon } from './native-addon.js';
+
+/**
+ * The wasm backend with its heaviest kernels on advkit's native addon (oneDNN): convolutions (plain, fused with
+ * bias and activation, depthwise) and their input and filter gradients, and matrix products (batched,
+ * transposed, fused). Every other op stays on wasm, so tensors stay where they are: the addon reads and writes
+ * the wasm heap in place, through the Float32Array views the backend hands out.
+ *
+ * A kernel falls back to the one it replaced (advkit's wasm kernel or the stock one) for what the addon does not
+ * do: non-float32 tensors, NCHW, empty tensors, prelu, biases that are not one value per output channel, and
+ * matrix products whose batch dimensions broadcast other than one-against-many.
+ */
+
+type Fallback = KernelFunc;
+type NativeKernel = (args: Parameters<KernelFunc>[0], addon: NativeAddon) => TensorInfo | null;
+
+let registered: NativeAddon | undefined;
+
+/** The addon the wasm kernels run on, when `registerNativeKernels` has been called. */
+export function nativeKernelsAddon(): NativeAddon | undefined {
+  return registered;
+}
+
+/**
+ * Replace the wasm backend's convolution and matrix-product kernels with the addon's. Call after
+ * `registerWasmGradientKernels` (their kernels become the fall-backs). Idempotent.
+ */
+export function registerNativeKernels(addon: NativeAddon): void {
+  if (registered !== undefined) return;
+  for (const [name, kernel] of Object.entries(NATIVE_KERNELS)) {
+    const previous: KernelConfig | undefined = getKernel(name, 'wasm');
+    if (previous === undefined) continue;
+    unregisterKernel(name, 'wasm');
+    const fallback: Fallback = previous.kernelFunc;
+    registerKernel({
+      kernelName: name,
+      backendName: 'wasm',
+      setupFunc: previous.setupFunc,
+      kernelFunc: (args) => kernel(args, addon) ?? fallback(args),
+    });
+  }
+  registered = addon;
+}
+
+const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
+  Conv2D: (args, addon) => convForward(args, addon, false, false),
+  FusedConv2D: (args, addon) => convForward(args, addon, false, true),
+  DepthwiseConv2dNative: (args, addon) => convForward(args, addon, true, false),
+  FusedDepthwiseConv2D: (args, addon) => convForward(args, addon, true, true),
+  Conv2DBackpropInput: (args, addon) => convBackwardData(args, addon, false),
+  DepthwiseConv2dNativeBackpropInput: (args, addon) => convBackwardData(args, addon, true),
+  Conv2DBackpropFilter: (args, addon) => convBackwardFilter(args, addon, false),
+  DepthwiseConv2dNativeBackpropFilter: (args, addon) => convBackwardFilter(args, addon, true),
+  BatchMatMul: (args, addon) => matMul(args, addon, false),
+  _FusedMatMul: (args, addon) => matMul(args, addon, true),
+};
+
+/** [N, H, W, C, OH, OW, K, KH, KW, SH, SW, DH, DW, PT, PB, PL, PR, G]: the addon's convolution geometry. */
+export function convGeometry(info: backend_util.Conv2DInfo, depthwise: boolean): number[] {
+  const p = info.padInfo;
+  return [
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    p.top,
+    p.bottom,
+    p.left,
+    p.right,
+    depthwise ? info.inChannels : 1,
+  ];
+}
+
+function usable(attrs: NamedAttrMap | undefined, ...tensors: TensorInfo[]): boolean {
+  const format = attrs?.dataFormat;
+  if (format !== undefined && format !== 'NHWC' && format !== 'channelsLast') return false;
+  return tensors.every((t) => t.dtype === 'float32' && util.sizeFromShape(t.shape) > 0);
+}
+
+/** The fused activation's code and alpha, or null when the addon cannot fuse it (prelu). */
+function activationOf(attrs: NamedAttrMap | undefined): [number, number] | null {
+  const name = (attrs?.activation as string | undefined) ?? 'linear';
+  const code = NATIVE_ACTIVATIONS[name];
+  if (code === undefined) return null;
+  return [code, (attrs?.leakyreluAlpha as number | undefined) ?? 0.2];
+}
+
+/** A bias the addon can add: one value per output channel (any rank with that many elements, or none). */
+function biasOf(inputs: Parameters<KernelFunc>[0]['inputs'], channels: number): TensorInfo | null | false {
+  const bias = inputs.bias;
+  if (bias === undefined || bias === null) return null;
+  if (bias.dtype !== 'float32' || util.sizeFromShape(bias.shape) !== channels) return false;
+  if (bias.shape.slice(0, -1).some((d) => d !== 1)) return false;
+  return bias;
+}
+
+function convForward(
+  { inputs, backend, attrs }: Parameters<KernelFunc>[0],
+  addon: NativeAddon,
+  depthwise: boolean,
+  fused: boolean,
+): TensorInfo | null {
+  const name = depthwise ? 'DepthwiseConv2dNative' : 'Conv2D';
+  const x = input(name, inputs, 'x');
+  const filter = input(name, inputs, 'filter');
+  if (!usable(attrs, x, filter)) return null;
+  const activation = fused ? activationOf(attrs) : [0, 0];
+  if (activation === null) return null;
+  const info = convInfo(
+    shape4(name, 'x', x.shape),
+    shape4(name, 'filter', filter.shape),
+    convAttrs(name, attrs),
+    depthwise,
+  );
+  const bias = fused ? biasOf(inputs, info.outChannels) : null;
+  if (bias === false) return null;
+  const wasm = backend as BackendWasm;
+  const out = wasm.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
+  const heap = (t: TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  addon.convForward(
+    heap(x),
+    heap(filter),
+    bias === null ? null : heap(bias),
+    heap(out),
+    convGeometry(info, depthwise),
+    activation[0],
+    activation[1],
+  );
+  return out;
+}
+
+function convBackwardData(
+  { inputs, backend, attrs }: Parameters<KernelFunc>[0],
+  addon: NativeAddon,
+  depthwise: boolean,
+): TensorInfo | null {
+  const name = depthwise ? 'DepthwiseConv2dNativeBackpropInput' : 'Conv2DBackpropInput';
+  const dy = input(name, inputs, 'dy');
+  const filter = input(name, inputs, 'filter');
+  if (!usable(attrs, dy, filter)) return null;
+  const xShape = shape4(name, 'inputShape', attrs?.inputShape);
+  const info = convInfo(xShape, shape4(name, 'filter', filter.shape), convAttrs(name, attrs), depthwise);
+  const wasm = backend as BackendWasm;
+  const out = wasm.makeOutput(xShape, 'float32');
+  const heap = (t: TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  addon.convBackwardData(heap(dy), heap(filter), heap(out), convGeometry(info, depthwise));
+  return out;
+}
+
+function convBackwardFilter(
+  { inputs, backend, attrs }: Parameters<KernelFunc>[0],
+  addon: NativeAddon,
+  depthwise: boolean,
+): TensorInfo | null {
+  const name = depthwise ? 'DepthwiseConv2dNativeBackpropFilter' : 'Conv2DBackpropFilter';
+  const x = input(name, inputs, 'x');
+  const dy = input(name, inputs, 'dy');
+  if (!usable(attrs, x, dy)) return null;
+  const filterShape = shape4(name, 'filterShape', attrs?.filterShape);
+  const info = convInfo(shape4(name, 'x', x.shape), filterShape, convAttrs(name, attrs), depthwise);
+  const wasm = backend as BackendWasm;
+  const out = wasm.makeOutput(filterShape, 'float32');
+  const heap = (t: TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  addon.convBackwardFilter(heap(x), heap(dy), heap(out), convGeometry(info, depthwise));
+  return out;
+}
+
+function matMul(
+  { inputs, backend, attrs }: Parameters<KernelFunc>[0],
+  addon: NativeAddon,
+  fused: boolean,
+): TensorInfo | null {
+  const name = fused ? '_FusedMatMul' : 'BatchMatMul';
+  const a = input(name, inputs, 'a');
+  const b = input(name, inputs, 'b');
+  if (!usable(undefined, a, b) || a.shape.length < 2 || b.shape.length < 2) return null;
+  const activation = fused ? activationOf(attrs) : [0, 0];
+  if (activation === null) return null;
+  const transposeA = attrs?.transposeA === true;
+  const transposeB = attrs?.transposeB === true;
+  const aRank = a.shape.length;
+  const bRank = b.shape.length;
+  const m = transposeA ? a.shape[aRank - 1] : a.shape[aRank - 2];
+  const k = transposeA ? a.shape[aRank - 2] : a.shape[aRank - 1];
+  const kB = transposeB ? b.shape[bRank - 1] : b.shape[bRank - 2];
+  const n = transposeB ? b.shape[bRank - 2] : b.shape[bRank - 1];
+  if (k !== kB) return null; // the replaced kernel reports the mismatch
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const batchA = util.sizeFromShape(outerA);
+  const batchB = util.sizeFromShape(outerB);
+  // one-against-many or equal batch shapes; other broadcasts go to the replaced kernel
+  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return null;
+  if (batchA === batchB && batchA > 1 && !util.arraysEqual(outerA, outerB)) return null;
+  const outer = broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  const bias = fused ? biasOf(inputs, n) : null;
+  if (bias === false) return null;
+  const wasm = backend as BackendWasm;
+  const out = wasm.makeOutput([...outer, m, n], 'float32');
+  const heap = (t: TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  addon.matMul(
+    heap(a),
+    heap(b),
+    bias === null ? null : heap(bias),
+    heap(out),
+    [batchA, batchB, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0],
+    activation[0],
+    activation[1],
+  );
+  return out;
+}
