@@ -329,27 +329,66 @@ Napi::Value ConvBackwardFilter(const Napi::CallbackInfo &info) {
   });
 }
 
-// matMul(a, b, bias | null, c, [batchA, batchB, M, K, N, transposeA, transposeB], activation, alpha):
-// c[batch, M, N] = act(op(a) op(b) + bias), row-major, a batch of 1 broadcast against the other operand.
+// matMul(a, b, bias | null, c, batchA, batchB, [M, K, N, transposeA, transposeB], activation, alpha):
+// c[...batch, M, N] = act(op(a) op(b) + bias), row-major. batchA and batchB are the operands' leading (batch)
+// dimensions, of equal length, each of them equal to the other's or 1 (broadcast).
+memory::dims RowMajorStrides(const memory::dims &batch, int64_t rows, int64_t cols, bool transposed) {
+  size_t rank = batch.size() + 2;
+  memory::dims strides(rank);
+  strides[rank - 2] = transposed ? 1 : cols;
+  strides[rank - 1] = transposed ? rows : 1;
+  int64_t step = rows * cols;
+  for (size_t i = batch.size(); i-- > 0;) {
+    strides[i] = step;
+    step *= batch[i];
+  }
+  return strides;
+}
+
 Napi::Value MatMul(const Napi::CallbackInfo &info) {
-  auto ints = Ints(info[4], 7, "dims");
-  int64_t batch_a = ints[0], batch_b = ints[1], m = ints[2], k = ints[3], n = ints[4];
-  bool trans_a = ints[5] != 0, trans_b = ints[6] != 0;
-  int64_t batch = std::max(batch_a, batch_b);
-  float *a = FloatData(info[0], batch_a * m * k, "a");
-  float *b = FloatData(info[1], batch_b * k * n, "b");
+  if (!info[5].IsArray()) throw Napi::TypeError::New(info.Env(), "batchB: expected an array");
+  size_t batch_rank = info[5].As<Napi::Array>().Length();
+  memory::dims batch_a = Ints(info[4], batch_rank, "batchA");
+  memory::dims batch_b = Ints(info[5], batch_rank, "batchB");
+  auto dims = Ints(info[6], 5, "dims");
+  int64_t m = dims[0], k = dims[1], n = dims[2];
+  bool trans_a = dims[3] != 0, trans_b = dims[4] != 0;
+  memory::dims batch(batch_rank);
+  int64_t size_a = m * k, size_b = k * n, size_c = m * n;
+  for (size_t i = 0; i < batch_rank; i++) {
+    if (batch_a[i] != batch_b[i] && batch_a[i] != 1 && batch_b[i] != 1) {
+      throw Napi::RangeError::New(info.Env(), "matMul: batch dimensions must be equal or 1");
+    }
+    batch[i] = std::max(batch_a[i], batch_b[i]);
+    size_a *= batch_a[i];
+    size_b *= batch_b[i];
+    size_c *= batch[i];
+  }
+  float *a = FloatData(info[0], size_a, "a");
+  float *b = FloatData(info[1], size_b, "b");
   bool has_bias = !info[2].IsNull() && !info[2].IsUndefined();
   float *bias = has_bias ? FloatData(info[2], n, "bias") : nullptr;
-  float *c = FloatData(info[3], batch * m * n, "c");
-  int activation = info[5].As<Napi::Number>().Int32Value();
-  float alpha = info[6].As<Napi::Number>().FloatValue();
+  float *c = FloatData(info[3], size_c, "c");
+  int activation = info[7].As<Napi::Number>().Int32Value();
+  float alpha = info[8].As<Napi::Number>().FloatValue();
   return Guarded(info, [&] {
-    // op(a) is [M, K]; stored [M, K] (strides K, 1) or, transposed, [K, M] (strides 1, M).
-    memory::desc a_md({batch_a, m, k}, dt::f32, trans_a ? memory::dims{m * k, 1, m} : memory::dims{m * k, k, 1});
-    memory::desc b_md({batch_b, k, n}, dt::f32, trans_b ? memory::dims{k * n, 1, k} : memory::dims{k * n, n, 1});
-    memory::desc c_md({batch, m, n}, dt::f32, memory::dims{m * n, n, 1});
-    memory::desc bias_md = has_bias ? memory::desc({1, 1, n}, dt::f32, memory::dims{n, n, 1}) : memory::desc();
-    std::string key = Key("matmul", ints, activation, alpha, has_bias);
+    auto shape = [](const memory::dims &outer, int64_t rows, int64_t cols) {
+      memory::dims out(outer);
+      out.push_back(rows);
+      out.push_back(cols);
+      return out;
+    };
+    // op(a) is [M, K], stored [M, K] or, transposed, [K, M]; likewise op(b) is [K, N].
+    memory::desc a_md(shape(batch_a, m, k), dt::f32, RowMajorStrides(batch_a, m, k, trans_a));
+    memory::desc b_md(shape(batch_b, k, n), dt::f32, RowMajorStrides(batch_b, k, n, trans_b));
+    memory::desc c_md(shape(batch, m, n), dt::f32, RowMajorStrides(batch, m, n, false));
+    memory::dims ones(batch_rank, 1);
+    memory::desc bias_md =
+        has_bias ? memory::desc(shape(ones, 1, n), dt::f32, RowMajorStrides(ones, 1, n, false)) : memory::desc();
+    std::vector<int64_t> key_ints(batch_a);
+    key_ints.insert(key_ints.end(), batch_b.begin(), batch_b.end());
+    key_ints.insert(key_ints.end(), dims.begin(), dims.end());
+    std::string key = Key("matmul", key_ints, activation, alpha, has_bias);
     Entry *entry = Primitives().Find(key);
     if (entry == nullptr) {
       auto desc = has_bias ? dnnl::matmul::desc(a_md, b_md, bias_md, c_md) : dnnl::matmul::desc(a_md, b_md, c_md);

@@ -44,3 +44,23 @@ describe('BatchMatMul on wasm equals cpu for every transpose flag', () => {
     }
   }
 });
+
+describe('BatchMatMul on wasm broadcasts batch dimensions both ways', () => {
+  it('[2, 1] against [1, 3] equals the product of the tiled operands', async () => {
+    const rng = new Rng(9);
+    const av = randomValues(rng, [2, 1, 3, 4]);
+    const bv = randomValues(rng, [1, 3, 4, 5]);
+    const [wasm] = await runOn('wasm', () =>
+      tf.matMul(tf.tensor(av, [2, 1, 3, 4]), tf.tensor(bv, [1, 3, 4, 5])),
+    );
+    // tiled first: tfjs's cpu kernel pairs broadcast batches wrongly (batch i with i)
+    const [cpu] = await runOn('cpu', () =>
+      tf.matMul(
+        tf.tile(tf.tensor(av, [2, 1, 3, 4]), [1, 3, 1, 1]),
+        tf.tile(tf.tensor(bv, [1, 3, 4, 5]), [2, 1, 1, 1]),
+      ),
+    );
+    expect(wasm.shape).toEqual([2, 3, 3, 5]);
+    expect(relativeError(wasm.values, cpu.values)).toBeLessThan(1e-5);
+  });
+});

@@ -41,7 +41,7 @@ export function makeBatchMatMul(stock: StockKernels): KernelFunc {
     const outer = broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
     const batchA = util.sizeFromShape(outerA);
     const batchB = util.sizeFromShape(outerB);
-    const batch = Math.max(batchA, batchB);
+    const batch = util.sizeFromShape(outer);
     const outShape = [...outer, m, n];
     const a3 = ops.reshape(a, [batchA, a.shape[aRank - 2], a.shape[aRank - 1]]);
     const b3 = ops.reshape(b, [batchB, b.shape[bRank - 2], b.shape[bRank - 1]]);
@@ -54,9 +54,11 @@ export function makeBatchMatMul(stock: StockKernels): KernelFunc {
       ops.dispose(a2, b2, product);
     } else {
       result = ops.backend.makeOutput(outShape, 'float32');
+      const sourceA = broadcastSources(outerA, outer);
+      const sourceB = broadcastSources(outerB, outer);
       for (let i = 0; i < batch; i++) {
-        const ai = ops.slice(a3, [batchA === 1 ? 0 : i, 0, 0], [1, a3.shape[1], a3.shape[2]]);
-        const bi = ops.slice(b3, [batchB === 1 ? 0 : i, 0, 0], [1, b3.shape[1], b3.shape[2]]);
+        const ai = ops.slice(a3, [sourceA[i], 0, 0], [1, a3.shape[1], a3.shape[2]]);
+        const bi = ops.slice(b3, [sourceB[i], 0, 0], [1, b3.shape[1], b3.shape[2]]);
         const a2 = ops.reshape(ai, ai.shape.slice(1));
         const b2 = ops.reshape(bi, bi.shape.slice(1));
         const product = matMul2d(ops, a2, b2, transposeA, transposeB);
@@ -67,6 +69,26 @@ export function makeBatchMatMul(stock: StockKernels): KernelFunc {
     ops.dispose(a3, b3);
     return result;
   };
+}
+
+/** For each (flat) index of the broadcast batch shape `outer`, the flat index in the operand's batch shape. */
+function broadcastSources(shape: number[], outer: number[]): number[] {
+  const padded = [...new Array<number>(outer.length - shape.length).fill(1), ...shape];
+  const sources: number[] = [];
+  const total = util.sizeFromShape(outer);
+  for (let flat = 0; flat < total; flat++) {
+    let rest = flat;
+    let source = 0;
+    let stride = 1;
+    for (let d = outer.length - 1; d >= 0; d--) {
+      const index = rest % outer[d];
+      rest = Math.floor(rest / outer[d]);
+      if (padded[d] !== 1) source += index * stride;
+      stride *= padded[d];
+    }
+    sources.push(source);
+  }
+  return sources;
 }
 
 function size(t: TensorInfo): number {

@@ -17,12 +17,17 @@ export interface NativeAddon {
   convBackwardData(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: number[]): void;
   /** dfilter of a convolution, from x and dy, in tfjs's filter layout (HWIO, or HWCM for depthwise). */
   convBackwardFilter(x: Float32Array, dy: Float32Array, dfilter: Float32Array, geometry: number[]): void;
-  /** c[batch, M, N] = act(op(a) op(b) + bias); dims [batchA, batchB, M, K, N, transposeA, transposeB]. */
+  /**
+   * c[...batch, M, N] = act(op(a) op(b) + bias); batchA and batchB are the operands' batch dimensions (equal
+   * length; each equal to the other's or 1); dims [M, K, N, transposeA, transposeB].
+   */
   matMul(
     a: Float32Array,
     b: Float32Array,
     bias: Float32Array | null,
     c: Float32Array,
+    batchA: number[],
+    batchB: number[],
     dims: number[],
     activation: number,
     alpha: number,

@@ -21,8 +21,7 @@ import { NATIVE_ACTIVATIONS, type NativeAddon } from './native-addon.js';
  * the wasm heap in place, through the Float32Array views the backend hands out.
  *
  * A kernel falls back to the one it replaced (advkit's wasm kernel or the stock one) for what the addon does not
- * do: non-float32 tensors, NCHW, empty tensors, prelu, biases that are not one value per output channel, and
- * matrix products whose batch dimensions broadcast other than one-against-many.
+ * do: non-float32 tensors, NCHW, empty tensors, prelu, and biases that are not one value per output channel.
  */
 
 type Fallback = KernelFunc;
@@ -210,12 +209,10 @@ function matMul(
   if (k !== kB) return null; // the replaced kernel reports the mismatch
   const outerA = a.shape.slice(0, -2);
   const outerB = b.shape.slice(0, -2);
-  const batchA = util.sizeFromShape(outerA);
-  const batchB = util.sizeFromShape(outerB);
-  // one-against-many or equal batch shapes; other broadcasts go to the replaced kernel
-  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return null;
-  if (batchA === batchB && batchA > 1 && !util.arraysEqual(outerA, outerB)) return null;
   const outer = broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  // both operands' batch dimensions at the output's rank (leading 1s), as oneDNN broadcasts them
+  const batchA = [...new Array<number>(outer.length - outerA.length).fill(1), ...outerA];
+  const batchB = [...new Array<number>(outer.length - outerB.length).fill(1), ...outerB];
   const bias = fused ? biasOf(inputs, n) : null;
   if (bias === false) return null;
   const wasm = backend as BackendWasm;
@@ -226,7 +223,9 @@ function matMul(
     heap(b),
     bias === null ? null : heap(bias),
     heap(out),
-    [batchA, batchB, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0],
+    batchA,
+    batchB,
+    [m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0],
     activation[0],
     activation[1],
   );
