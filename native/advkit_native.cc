@@ -1,5 +1,5 @@
 // advkit's native engine: the heaviest tfjs kernels (convolution forward and both gradients, depthwise
-// convolution, matrix products) on oneDNN, working in place on the float32 buffers the tfjs wasm backend
+// convolution, matrix products) on oneDNN, and the max-pooling gradient as a plain loop over images, working in place on the float32 buffers the tfjs wasm backend
 // hands over (NHWC activations, HWIO / HWCM filters, row-major matrices). No copies: every user buffer is
 // wrapped as a oneDNN memory with the layout tfjs uses; only the (small) filters are reordered into the
 // blocked layout oneDNN's fastest kernels ask for.
@@ -11,7 +11,9 @@
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <list>
 #include <memory>
 #include <sstream>
@@ -406,6 +408,52 @@ Napi::Value MatMul(const Napi::CallbackInfo &info) {
   });
 }
 
+// maxPoolBackward(x, dy, dx, [N, H, W, C, OH, OW, FH, FW, SH, SW, PT, PL]): dy of each window goes to the
+// window's first maximum in row-major order (NaN never wins), the rule of tfjs's cpu backend; FH and FW are the
+// effective (dilated) window. Overlapping windows accumulate. Images are independent: one thread per image.
+Napi::Value MaxPoolBackward(const Napi::CallbackInfo &info) {
+  auto g = Ints(info[3], 12, "geometry");
+  int64_t n = g[0], h = g[1], w = g[2], c = g[3], oh = g[4], ow = g[5], fh = g[6], fw = g[7], sh = g[8],
+          sw = g[9], pt = g[10], pl = g[11];
+  const float *x = FloatData(info[0], n * h * w * c, "x");
+  const float *dy = FloatData(info[1], n * oh * ow * c, "dy");
+  float *dx = FloatData(info[2], n * h * w * c, "dx");
+#pragma omp parallel for
+  for (int64_t image = 0; image < n; image++) {
+    const float *xi = x + image * h * w * c;
+    const float *dyi = dy + image * oh * ow * c;
+    float *dxi = dx + image * h * w * c;
+    std::fill(dxi, dxi + h * w * c, 0.f);
+    std::vector<float> best(c);
+    std::vector<int64_t> where(c);
+    for (int64_t i = 0; i < oh; i++) {
+      int64_t h0 = i * sh - pt, h_lo = std::max<int64_t>(0, h0), h_hi = std::min(h, h0 + fh);
+      for (int64_t j = 0; j < ow; j++) {
+        int64_t w0 = j * sw - pl, w_lo = std::max<int64_t>(0, w0), w_hi = std::min(w, w0 + fw);
+        std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
+        std::fill(where.begin(), where.end(), -1);
+        for (int64_t y = h_lo; y < h_hi; y++) {
+          for (int64_t z = w_lo; z < w_hi; z++) {
+            int64_t base = (y * w + z) * c;
+            for (int64_t ch = 0; ch < c; ch++) {
+              float v = xi[base + ch];
+              if (v > best[ch]) {
+                best[ch] = v;
+                where[ch] = base + ch;
+              }
+            }
+          }
+        }
+        const float *d = dyi + (i * ow + j) * c;
+        for (int64_t ch = 0; ch < c; ch++) {
+          if (where[ch] >= 0) dxi[where[ch]] += d[ch];
+        }
+      }
+    }
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo &info) {
   int threads = info[0].As<Napi::Number>().Int32Value();
   if (threads < 1) throw Napi::RangeError::New(info.Env(), "threads: expected a positive integer");
@@ -450,6 +498,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("convBackwardData", Napi::Function::New(env, ConvBackwardData));
   exports.Set("convBackwardFilter", Napi::Function::New(env, ConvBackwardFilter));
   exports.Set("matMul", Napi::Function::New(env, MatMul));
+  exports.Set("maxPoolBackward", Napi::Function::New(env, MaxPoolBackward));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("clearCache", Napi::Function::New(env, ClearCache));

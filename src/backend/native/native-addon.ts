@@ -32,6 +32,11 @@ export interface NativeAddon {
     activation: number,
     alpha: number,
   ): void;
+  /**
+   * dx of max pooling: dy to each window's first maximum; geometry [N, H, W, C, OH, OW, FH, FW, SH, SW, PT, PL]
+   * with the effective (dilated) window.
+   */
+  maxPoolBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, geometry: number[]): void;
   setThreads(threads: number): void;
   info(): NativeAddonInfo;
   clearCache(): void;

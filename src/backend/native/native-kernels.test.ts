@@ -298,3 +298,32 @@ describe.skipIf(!available)('native matMul equals cpu', () => {
     expect(relativeError(native.values, cpu.values)).toBeLessThan(TOLERANCE);
   });
 });
+
+describe.skipIf(!available)('native max-pooling gradient equals cpu', () => {
+  const cases: { x: Shape4; size: number; strides: number; pad: 'same' | 'valid' }[] = [
+    { x: [128, 8, 8, 3], size: 2, strides: 2, pad: 'valid' },
+    { x: [2, 9, 7, 5], size: 3, strides: 2, pad: 'same' },
+    { x: [1, 7, 7, 2], size: 3, strides: 1, pad: 'same' },
+    { x: [3, 6, 9, 1], size: 2, strides: 1, pad: 'valid' },
+  ];
+  for (const c of cases) {
+    it(`x ${c.x.join('x')} window ${c.size} stride ${c.strides} ${c.pad}`, async () => {
+      const rng = new Rng(c.x[0] * 7 + c.size);
+      // rounded values make ties, which must go to the window's first maximum on both sides
+      const xv = randomValues(rng, c.x).map((v) => Math.round(v * 2) / 2);
+      const grads = () => {
+        const x = tf.tensor4d(xv, c.x);
+        const f = (v: tf.Tensor) => {
+          const y = tf.maxPool(v as tf.Tensor4D, c.size, c.strides, c.pad);
+          return tf.sum(tf.mul(y, tf.reshape(tf.range(1, y.size + 1), y.shape)));
+        };
+        return tf.grad(f)(x);
+      };
+      const before = calls.maxPoolBackward;
+      const [native] = await runOn('wasm', grads);
+      const [cpu] = await runOn('cpu', grads);
+      expect(calls.maxPoolBackward).toBe(before + 1);
+      expect(relativeError(native.values, cpu.values)).toBeLessThan(TOLERANCE);
+    });
+  }
+});

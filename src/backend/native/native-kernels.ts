@@ -16,8 +16,8 @@ import { NATIVE_ACTIVATIONS, type NativeAddon } from './native-addon.js';
 
 /**
  * The wasm backend with its heaviest kernels on advkit's native addon (oneDNN): convolutions (plain, fused with
- * bias and activation, depthwise) and their input and filter gradients, and matrix products (batched,
- * transposed, fused). Every other op stays on wasm, so tensors stay where they are: the addon reads and writes
+ * bias and activation, depthwise) and their input and filter gradients, matrix products (batched, transposed,
+ * fused) and the max-pooling gradient. Every other op stays on wasm, so tensors stay where they are: the addon reads and writes
  * the wasm heap in place, through the Float32Array views the backend hands out.
  *
  * A kernel falls back to the one it replaced (advkit's wasm kernel or the stock one) for what the addon does not
@@ -66,6 +66,7 @@ const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
   DepthwiseConv2dNativeBackpropFilter: (args, addon) => convBackwardFilter(args, addon, true),
   BatchMatMul: (args, addon) => matMul(args, addon, false),
   _FusedMatMul: (args, addon) => matMul(args, addon, true),
+  MaxPoolGrad: maxPoolGrad,
 };
 
 /** [N, H, W, C, OH, OW, K, KH, KW, SH, SW, DH, DW, PT, PB, PL, PR, G]: the addon's convolution geometry. */
@@ -229,5 +230,40 @@ function matMul(
     activation[0],
     activation[1],
   );
+  return out;
+}
+
+function maxPoolGrad(
+  { inputs, backend, attrs }: Parameters<KernelFunc>[0],
+  addon: NativeAddon,
+): TensorInfo | null {
+  const dy = input('MaxPoolGrad', inputs, 'dy');
+  const x = input('MaxPoolGrad', inputs, 'input');
+  if (!usable(undefined, dy, x)) return null;
+  const info = backend_util.computePool2DInfo(
+    shape4('MaxPoolGrad', 'input', x.shape),
+    attrs?.filterSize as number | [number, number],
+    attrs?.strides as number | [number, number],
+    1,
+    attrs?.pad as 'valid' | 'same' | number | backend_util.ExplicitPadding,
+    attrs?.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+  );
+  const wasm = backend as BackendWasm;
+  const out = wasm.makeOutput(x.shape, 'float32');
+  const heap = (t: TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  addon.maxPoolBackward(heap(x), heap(dy), heap(out), [
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.effectiveFilterHeight,
+    info.effectiveFilterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ]);
   return out;
 }

@@ -16,11 +16,20 @@ export function nativeAddonForTests(): NativeAddon | undefined {
   return undefined;
 }
 
-export type CallCounts = Record<'convForward' | 'convBackwardData' | 'convBackwardFilter' | 'matMul', number>;
+export type CallCounts = Record<
+  'convForward' | 'convBackwardData' | 'convBackwardFilter' | 'matMul' | 'maxPoolBackward',
+  number
+>;
 
 /** The addon with a count of its kernel calls, so that tests can tell a native run from a fall-back. */
 export function countingAddon(addon: NativeAddon): { addon: NativeAddon; calls: CallCounts } {
-  const calls: CallCounts = { convForward: 0, convBackwardData: 0, convBackwardFilter: 0, matMul: 0 };
+  const calls: CallCounts = {
+    convForward: 0,
+    convBackwardData: 0,
+    convBackwardFilter: 0,
+    matMul: 0,
+    maxPoolBackward: 0,
+  };
   const counted: NativeAddon = {
     ...addon,
     convForward: (...args) => {
@@ -38,6 +47,10 @@ export function countingAddon(addon: NativeAddon): { addon: NativeAddon; calls: 
     matMul: (...args) => {
       calls.matMul++;
       addon.matMul(...args);
+    },
+    maxPoolBackward: (...args) => {
+      calls.maxPoolBackward++;
+      addon.maxPoolBackward(...args);
     },
   };
   return { addon: counted, calls };
