@@ -12,7 +12,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { convAttrs, convInfo, input, shape4 } from '../kernels/kernel-attrs.js';
-import { NATIVE_ACTIVATIONS, type NativeAddon } from './native-addon.js';
+import { NATIVE_ACTIVATIONS, type NativeAddon, type NativeAddonInfo } from './native-addon.js';
 
 /**
  * The wasm backend with its heaviest kernels on advkit's native addon (oneDNN): convolutions (plain, fused with
@@ -32,6 +32,11 @@ let registered: NativeAddon | undefined;
 /** The addon the wasm kernels run on, when `registerNativeKernels` has been called. */
 export function nativeKernelsAddon(): NativeAddon | undefined {
   return registered;
+}
+
+/** oneDNN's version, the ISA its kernels use and the thread count, while the native engine is in use. */
+export function nativeEngineInfo(): NativeAddonInfo | undefined {
+  return registered?.info();
 }
 
 /**
