@@ -15,9 +15,20 @@ export type NativeLoad = { addon: NativeAddon } | { reason: string };
 
 let loaded: NativeLoad | undefined;
 
-/** Load the native addon once; when it is not there (not built, or oneDNN missing), say why. */
+/**
+ * Load the native addon once; when it is not there (not built, or oneDNN missing), say why.
+ *
+ * oneDNN runs on OpenMP, whose threads by default spin for a while after each parallel region. Between two
+ * kernels tfjs runs JavaScript and wasm on the main thread, and on a machine with other work (two vitest
+ * workers, a server's other requests) spinning threads take the cores that thread needs: a gradient step was
+ * measured 1.5-3x slower than with sleeping threads. So threads sleep when idle (OMP_WAIT_POLICY=PASSIVE)
+ * unless the user set OpenMP's wait policy or spin count; libgomp reads both when the addon loads it.
+ */
 export function loadNativeAddon(): NativeLoad {
   if (loaded !== undefined) return loaded;
+  if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) {
+    process.env.OMP_WAIT_POLICY = 'PASSIVE';
+  }
   const file = nativeAddonPath();
   if (!fs.existsSync(file)) {
     loaded = {
