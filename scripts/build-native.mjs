@@ -185,7 +185,8 @@ function checkPrerequisites() {
   if (missing.length > 0) {
     return { skip: missing.join(', ') + (advice.length > 0 ? `: ${advice.join(', ')}` : '') };
   }
-  const buildEnv = { ...env, ...compiler.env };
+  // node-gyp also reads npm_config_nodedir, and would download headers if it found it empty
+  const buildEnv = { ...env, ...compiler.env, npm_config_nodedir: nodeDir.dir };
   // binding.gyp runs `node` to find node-addon-api's headers: make it this node
   buildEnv.PATH = [path.dirname(process.execPath), ...pathList(env.PATH)].join(path.delimiter);
   if (env.ADVKIT_ONEDNN_INCLUDE) {
