@@ -1,13 +1,15 @@
-// Attack throughput: advkit beside PyTorch CPU, the same attacks on the same networks, weights and inputs.
+// Attack throughput: advkit's engines beside PyTorch CPU, the same attacks on the same networks, weights and inputs.
 //
-//   npm run build && node bench/attacks/run.mjs [--quick] [--threads 2] [--only fgsm,pgd10] [--json out.json]
+//   npm run build && node bench/attacks/run.mjs [--quick] [--engines native,wasm] [--threads 2]
+//                                               [--only fgsm,pgd10] [--models mnist_cnn] [--json out.json]
 //
-// One run: worker.mjs (advkit, tfjs wasm with advkit's kernels, 2 threads) builds the Madry MNIST CNN and the
-// small CIFAR CNN of ../shared/bench/torch_baseline.py with seeded weights, makes seeded uniform inputs whose
-// labels are the clean predictions, exports both, and times runAttack; then torch_attacks.py (PyTorch CPU,
-// OpenMP OpenBLAS, 2 threads) loads the same weights and inputs (checking its logits against advkit's) and
-// times its own implementation of each attack. Attacks and parameters come from settings.json, one source for
-// both sides.
+// One run: worker.mjs, once per engine in its own process (native: tfjs wasm with convolutions and matrix
+// products on oneDNN; wasm: tfjs wasm with advkit's kernels; both on --threads threads), builds the Madry MNIST
+// CNN and the small CIFAR CNN of ../shared/bench/torch_baseline.py with seeded weights, makes seeded uniform
+// inputs whose labels are the clean predictions (the first engine exports both, the next ones check their
+// logits against it), and times runAttack; then torch_attacks.py (PyTorch CPU, OpenMP OpenBLAS, --threads
+// threads) loads the same weights and inputs (checking its logits against advkit's) and times its own
+// implementation of each attack. Attacks and parameters come from settings.json, one source for all sides.
 //
 // Conventions (both sides):
 // - A measurement is what runAttack does for one batch: clean predictions, the attack, projection onto the
@@ -29,6 +31,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { markdownTable, parseEngines, ratio } from '../engines.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -39,6 +42,7 @@ const option = (name, fallback) => {
 };
 const quick = argv.includes('--quick');
 const threads = option('threads', '2');
+const engines = parseEngines(option('engines', undefined));
 const passThrough = [
   '--threads',
   threads,
@@ -85,12 +89,13 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'advkit-bench-attacks-'));
 let records;
 try {
   records = [
-    ...run(`advkit wasm ${threads} thread(s)`, process.execPath, [
-      path.join(here, 'worker.mjs'),
-      '--data',
-      dataDir,
-      ...passThrough,
-    ]),
+    ...engines.flatMap((engine) =>
+      run(`advkit ${engine} ${threads} thread(s)`, process.execPath, [
+        path.join(here, 'worker.mjs'),
+        ...['--data', dataDir, '--backend', engine],
+        ...passThrough,
+      ]),
+    ),
     ...run(
       'pytorch',
       '/usr/bin/python3',
@@ -123,32 +128,41 @@ function describe(a, model, spec) {
   return '';
 }
 
+const labels = [
+  ...new Set(
+    records.filter((r) => r.framework === 'advkit-tfjs' && r.info === undefined).map((r) => r.engine),
+  ),
+];
+const native = labels.find((e) => e.startsWith('native'));
+const wasm = labels.find((e) => e.startsWith('wasm'));
 const rows = [];
 for (const [model, spec] of Object.entries(settings.models)) {
   for (const a of settings.attacks) {
-    const find = (framework) =>
-      records.find((r) => r.framework === framework && r.model === model && r.attack === a.id);
-    const torch = find('pytorch-cpu');
-    const advkit = find('advkit-tfjs');
-    if (!torch || !advkit) continue;
-    const ratio = advkit.images_per_s / torch.images_per_s;
-    const perUnit = (advkit.images_per_s * work(advkit)) / (torch.images_per_s * work(torch));
+    const find = (pred) => records.find((r) => pred(r) && r.model === model && r.attack === a.id);
+    const torch = find((r) => r.framework === 'pytorch-cpu');
+    const ours = labels.map((e) => find((r) => r.engine === e));
+    const of = (e) => ours[labels.indexOf(e)];
+    const first = ours.find((r) => r !== undefined);
+    if (!torch || !first) continue;
+    const perUnit = (r) => (r ? (r.images_per_s * work(r)) / (torch.images_per_s * work(torch)) : undefined);
     rows.push([
       model,
       a.id,
       describe(a, model, spec),
-      String(advkit.batch),
-      `${count(advkit.gradients_per_image)} / ${count(torch.gradients_per_image)}`,
-      `${count(advkit.queries_per_image)} / ${count(torch.queries_per_image)}`,
+      String(first.batch),
+      `${count(first.gradients_per_image)} / ${count(torch.gradients_per_image)}`,
+      `${count(first.queries_per_image)} / ${count(torch.queries_per_image)}`,
       fmt(torch.images_per_s),
-      fmt(advkit.images_per_s),
-      ratio.toFixed(2),
-      perUnit.toFixed(2),
-      `${pct(advkit.success_rate)} / ${pct(torch.success_rate)}`,
-      `${advkit.median_l2.toFixed(2)} / ${torch.median_l2.toFixed(2)}`,
+      ...ours.map((r) => fmt(r?.images_per_s)),
+      ...labels.map((e) => ratio(of(e)?.images_per_s, torch.images_per_s)),
+      ...(native && wasm ? [ratio(of(native)?.images_per_s, of(wasm)?.images_per_s)] : []),
+      labels.map((e) => perUnit(of(e))?.toFixed(2) ?? '-').join(' / '),
+      [...ours.map((r) => (r ? pct(r.success_rate) : '-')), pct(torch.success_rate)].join(' / '),
+      [...ours.map((r) => (r ? r.median_l2.toFixed(2) : '-')), torch.median_l2.toFixed(2)].join(' / '),
     ]);
   }
 }
+const sides = [...labels, 'torch'].join(' / ');
 const header = [
   'model',
   'attack',
@@ -157,22 +171,26 @@ const header = [
   'gradients/img advkit / torch',
   'queries/img advkit / torch',
   'pytorch img/s',
-  'advkit img/s',
-  'advkit / pytorch',
-  'per unit of work',
-  'success advkit / torch',
-  'median L2 advkit / torch',
+  ...labels.map((e) => `${e} img/s`),
+  ...labels.map((e) => `${e} / pytorch`),
+  ...(native && wasm ? [`${native} / ${wasm}`] : []),
+  `per unit of work ${labels.join(' / ')} vs pytorch`,
+  `success ${sides}`,
+  `median L2 ${sides}`,
 ];
-console.log(`\n## Attack throughput (advkit wasm ${threads} threads vs PyTorch CPU ${threads} threads)\n`);
-console.log([header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n'));
-const checks = records.filter((r) => r.info === 'logits-check');
-for (const c of checks)
+console.log(`\n## Attack throughput (advkit ${labels.join(', ')} vs PyTorch CPU ${threads} threads)\n`);
+console.log(markdownTable(header, rows));
+for (const c of records.filter((r) => r.info === 'logits-check'))
   console.log(
     `\n${c.model}: PyTorch logits vs advkit's, max |diff| ${c.max_abs_diff_vs_advkit.toExponential(1)}`,
   );
+for (const c of records.filter((r) => r.info === 'engine-logits-check'))
+  console.log(
+    `${c.model}: ${c.engine} logits vs ${c.exported_by}'s, max |diff| ${c.max_abs_diff.toExponential(1)}`,
+  );
 const env = records.find((r) => r.framework === 'pytorch-cpu' && r.info === 'env');
 if (env) console.log(`PyTorch ${env.torch}, ${env.threads} threads, BLAS: ${env.blas_libs.join(', ')}`);
-const leak = records.find((r) => r.info === 'tensors-left');
-if (leak) console.log(`advkit left ${leak.count} tensors allocated`);
+for (const leak of records.filter((r) => r.info === 'tensors-left'))
+  console.log(`advkit ${leak.engine} left ${leak.count} tensors allocated`);
 const jsonOut = option('json', undefined);
 if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify(records, null, 1));

@@ -1,17 +1,19 @@
-// advkit's side of the attack benchmark: one process, tfjs wasm with advkit's kernels.
+// advkit's side of the attack benchmark: one process, one engine (native or wasm, ../engines.mjs).
 //
-//   node bench/attacks/worker.mjs --data DIR [--threads 2] [--quick] [--only fgsm,pgd10]
+//   node bench/attacks/worker.mjs --data DIR [--backend native|wasm] [--threads 2] [--quick] [--only fgsm,pgd10]
 //
 // Builds the reference CNNs with seeded weights, makes the inputs (seeded uniform [0, 1]; labels = the clean
-// predictions, so every success is the attack's), writes weights, inputs and clean logits to DIR for
-// torch_attacks.py, then times runAttack for every attack of settings.json and prints one JSON line each.
+// predictions, so every success is the attack's), writes weights, inputs, labels and clean logits to DIR for
+// torch_attacks.py, then times runAttack for every attack of settings.json and prints one JSON line each. When
+// an earlier engine's worker has already written DIR, this one attacks the points written there (the same
+// seeded weights and inputs) and reports how far its clean logits are from the ones written.
 import * as tf from '@tensorflow/tfjs-core';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClassifier, runAttack } from '../../dist/index.js';
-import { initNodeBackend, wasmThreadCount } from '../../dist/node.js';
+import { engineInfo, startEngine } from '../engines.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -31,15 +33,15 @@ const only = option('only', undefined)?.split(',');
 const attacks = settings.attacks.filter((a) => only === undefined || only.includes(a.id));
 const models = option('models', Object.keys(settings.models).join(',')).split(',');
 
-await initNodeBackend({ backend: 'wasm', threads });
-const engine = `wasm-${wasmThreadCount()}t`;
+const engine = await startEngine(option('backend', 'wasm'), threads);
 const emit = (rec) => console.log(JSON.stringify({ framework: 'advkit-tfjs', engine, ...rec }));
 emit({
   info: 'env',
   node: process.version,
   tfjs: tf.version_core,
-  threads: wasmThreadCount(),
+  threads,
   cpus: os.cpus().length,
+  ...(await engineInfo()),
 });
 
 /** Seeded uniform [0, 1) values (a 32-bit LCG): the same inputs every run, without a dataset. */
@@ -66,10 +68,15 @@ for (const name of models) {
   const n = Math.max(...attacks.map((a) => (quick ? a.quickBatch : a.batch)));
   const x = tf.tensor4d(uniform(n * spec.shape.reduce((a, b) => a * b), 1234), [n, ...spec.shape]);
   const logits = classifier.logits(x);
-  const predicted = tf.argMax(logits, 1);
-  const labels = Int32Array.from(predicted.dataSync());
-  predicted.dispose();
-  exportForTorch(name, classifier, x, logits, labels);
+  let labels;
+  if (fs.existsSync(path.join(dataDir, `${name}.json`))) {
+    labels = checkAgainstExported(name, x, logits);
+  } else {
+    const predicted = tf.argMax(logits, 1);
+    labels = Int32Array.from(predicted.dataSync());
+    predicted.dispose();
+    exportForTorch(name, classifier, x, logits, labels);
+  }
   logits.dispose();
 
   // Warm-up: kernels, XNNPACK operators and buffers for this model's shapes.
@@ -124,6 +131,27 @@ for (const name of models) {
 if (tf.memory().numTensors > 0) emit({ info: 'tensors-left', count: tf.memory().numTensors });
 
 /**
+ * The labels written by an earlier engine's worker (so both engines attack the same points), after checking
+ * that the inputs are the same and reporting how far this engine's clean logits are from that one's.
+ */
+function checkAgainstExported(name, x, logits) {
+  const manifest = JSON.parse(fs.readFileSync(path.join(dataDir, `${name}.json`), 'utf8'));
+  const read = (file) => {
+    const bytes = fs.readFileSync(path.join(dataDir, file));
+    return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  };
+  const theirs = read(`${name}.x.bin`);
+  const ours = x.dataSync();
+  if (theirs.length !== ours.length || theirs.some((v, i) => v !== ours[i]))
+    throw new Error(`${name}: the inputs differ from the ones written by ${manifest.engine}.`);
+  const exported = read(`${name}.logits.bin`);
+  const values = logits.dataSync();
+  const diff = values.reduce((m, v, i) => Math.max(m, Math.abs(v - exported[i])), 0);
+  emit({ info: 'engine-logits-check', model: name, exported_by: manifest.engine, max_abs_diff: diff });
+  return Int32Array.from(manifest.labels);
+}
+
+/**
  * Weights in the network's order (float32, concatenated), the inputs and the clean logits, so that PyTorch
  * attacks the same function on the same points (torch_attacks.py re-lays them out for NCHW).
  */
@@ -131,6 +159,7 @@ function exportForTorch(name, classifier, x, logits, labels) {
   fs.mkdirSync(dataDir, { recursive: true });
   const weights = classifier.net.getWeights();
   const manifest = {
+    engine,
     weights: weights.map((w, i) => ({ name: classifier.net.weights[i].name, shape: w.shape })),
     x: x.shape,
     labels: Array.from(labels),

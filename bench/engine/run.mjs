@@ -1,16 +1,21 @@
 // advkit engine benchmark beside PyTorch CPU, in one run on one machine.
 //
-//   npm run build && node bench/engine/run.mjs [--quick] [--skip-torch] [--skip-stock] [--skip-cpu] [--threads 1,2] [--json out.json]
+//   npm run build && node bench/engine/run.mjs [--quick] [--engines native,wasm,stock,cpu] [--skip-torch]
+//       [--skip-native] [--skip-wasm] [--skip-stock] [--skip-cpu] [--threads 1,2] [--native-threads 2]
+//       [--json out.json]
 //
 // Runs ../shared/bench/torch_baseline.py (PyTorch CPU, the strongest build: OpenMP OpenBLAS) on the Madry MNIST CNN
-// and the small CIFAR CNN, then the same models and tasks on advkit's engine (tfjs wasm with advkit's gradient
-// kernels, one configuration per process: 1 and 2 threads; and the tfjs cpu backend at a small batch), and prints
-// images/s side by side with the ratio advkit / PyTorch, plus per-layer forward vs input- and filter-gradient times.
+// and the small CIFAR CNN, then the same models and tasks on advkit's engines, one configuration per process: the
+// native engine (tfjs wasm with convolutions and matrix products on oneDNN, --native-threads threads), tfjs wasm
+// with advkit's gradient kernels on 1 and 2 threads, stock tfjs wasm, and the tfjs cpu backend at a small batch.
+// Prints images/s side by side with the ratios native / PyTorch, native / best wasm and best wasm / PyTorch, plus
+// per-layer forward vs input- and filter-gradient times for native and wasm.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { markdownTable, ratio } from '../engines.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -22,6 +27,15 @@ const option = (name, fallback) => {
 };
 const quick = flag('quick');
 const threadCounts = option('threads', '1,2').split(',').map(Number);
+const nativeThreads = option('native-threads', '2');
+const CONFIGS = ['native', 'wasm', 'stock', 'cpu'];
+const configs = option('engines', CONFIGS.join(','))
+  .split(',')
+  .filter((c) => !flag(`skip-${c}`));
+if (configs.some((c) => !CONFIGS.includes(c))) {
+  console.error(`--engines takes a list of ${CONFIGS.join(', ')}; got '${option('engines')}'.`);
+  process.exit(2);
+}
 const torchScript = path.resolve(repo, '../shared/bench/torch_baseline.py');
 const MODELS = 'mnist_cnn,cifar_small_cnn';
 
@@ -76,24 +90,20 @@ if (!flag('skip-torch')) {
 }
 const worker = path.join(here, 'worker.mjs');
 const reps = quick ? '3' : '5';
-for (const threads of threadCounts) {
+const fast = (backend, threads) => [
+  worker,
+  ...['--backend', backend, '--threads', String(threads), '--reps', reps, '--warmup', '2'],
+  ...['--layers', '--resnet-layers'],
+];
+if (configs.includes('native')) {
   records.push(
-    ...run(`advkit wasm ${threads} thread(s)`, process.execPath, [
-      worker,
-      '--backend',
-      'wasm',
-      '--threads',
-      String(threads),
-      '--reps',
-      reps,
-      '--warmup',
-      '2',
-      '--layers',
-      '--resnet-layers',
-    ]),
+    ...run(`advkit native ${nativeThreads} thread(s)`, process.execPath, fast('native', nativeThreads)),
   );
 }
-if (!flag('skip-stock')) {
+for (const threads of configs.includes('wasm') ? threadCounts : []) {
+  records.push(...run(`advkit wasm ${threads} thread(s)`, process.execPath, fast('wasm', threads)));
+}
+if (configs.includes('stock')) {
   // stock tfjs wasm cannot train conv nets (no Conv2DBackpropFilter): inference and FGSM only
   records.push(
     ...run('stock tfjs wasm (no advkit kernels)', process.execPath, [
@@ -108,7 +118,7 @@ if (!flag('skip-stock')) {
     ]),
   );
 }
-if (!flag('skip-cpu')) {
+if (configs.includes('cpu')) {
   // The tfjs cpu backend is 10-100x slower (a training step of 16 images takes a minute): small batches, one
   // timed repetition, no warm-up for the training step.
   const cpu = [worker, '--backend', 'cpu', '--reps', '1'];
@@ -127,23 +137,31 @@ console.error(
 );
 
 // --- side-by-side table ---------------------------------------------------------------------------------------
-const engines = [...new Set(records.filter((r) => r.framework === 'advkit-tfjs').map((r) => r.engine))];
-const torchTask = { infer: 'infer', fgsm_attack: 'fgsm_attack', sgd_update_step: 'sgd_update_step' };
+const measured = records.filter((r) => r.framework === 'advkit-tfjs' && r.info === undefined);
+const engines = [...new Set(measured.map((r) => r.engine))];
+const native = engines.find((e) => e.startsWith('native'));
+const tasks = ['infer', 'fgsm_attack', 'sgd_update_step'];
 const find = (pred) => records.find(pred);
 const fmt = (v) => (v === undefined ? '-' : v >= 100 ? String(Math.round(v)) : v.toFixed(1));
 const rows = [];
 for (const model of MODELS.split(',')) {
-  for (const task of Object.keys(torchTask)) {
+  for (const task of tasks) {
     const torch = find(
-      (r) =>
-        r.framework === 'pytorch-cpu' && r.model === model && r.task === torchTask[task] && r.batch === 128,
-    );
+      (r) => r.framework === 'pytorch-cpu' && r.model === model && r.task === task && r.batch === 128,
+    )?.images_per_s;
     const cells = engines.map(
       (e) => find((r) => r.engine === e && r.model === model && r.task === task)?.images_per_s,
     );
-    const wasmBest = Math.max(0, ...cells.filter((_, i) => engines[i].startsWith('wasm')).map((v) => v ?? 0));
-    const ratio = torch && wasmBest ? (wasmBest / torch.images_per_s).toFixed(2) : '-';
-    rows.push([model, task, fmt(torch?.images_per_s), ...cells.map(fmt), ratio]);
+    const of = (e) => cells[engines.indexOf(e)];
+    const wasmBest = Math.max(0, ...engines.filter((e) => e.startsWith('wasm')).map((e) => of(e) ?? 0));
+    rows.push([
+      model,
+      task,
+      fmt(torch),
+      ...cells.map(fmt),
+      ...(native ? [ratio(of(native), torch), ratio(of(native), wasmBest)] : []),
+      ratio(wasmBest, torch),
+    ]);
   }
 }
 const header = [
@@ -151,11 +169,11 @@ const header = [
   'task',
   'pytorch img/s',
   ...engines.map((e) => `advkit ${e} img/s`),
+  ...(native ? ['native / pytorch', 'native / best wasm'] : []),
   'best wasm / pytorch',
 ];
-const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
 console.log('\n## Throughput (batch 128; advkit cpu: batch 16, training step batch 4)\n');
-console.log(table);
+console.log(markdownTable(header, rows));
 
 const layers = records.filter((r) => r.task === 'conv_layer');
 if (layers.length > 0) {
@@ -184,9 +202,11 @@ if (layers.length > 0) {
       : `${r.filter_grad_xnnpack_ms} (${r.filter_grad_xnnpack_ratio})`,
   ]);
   console.log('\n## Convolution layers (batch 128): forward vs gradient kernels\n');
-  console.log([lh, lh.map(() => '---'), ...lrows].map((r) => `| ${r.join(' | ')} |`).join('\n'));
+  console.log(markdownTable(lh, lrows));
 }
-const env = find((r) => r.info === 'env');
+const env = find((r) => r.info === 'env' && r.framework !== 'advkit-tfjs');
 if (env) console.log(`\nPyTorch ${env.torch}, ${env.threads} threads, BLAS: ${env.blas_libs?.join(', ')}`);
+const nativeEnv = find((r) => r.info === 'env' && r.engine === native);
+if (nativeEnv) console.log(`native engine: oneDNN ${nativeEnv.onednn}, ${nativeEnv.isa}`);
 const jsonOut = option('json', undefined);
 if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify(records, null, 1));

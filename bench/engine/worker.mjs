@@ -1,14 +1,14 @@
 // One engine configuration (backend + threads) in its own process: prints one JSON line per measurement.
-// Usage: node bench/engine/worker.mjs --backend wasm|cpu --threads N --batch B --reps R --warmup W [--layers]
+// Usage: node bench/engine/worker.mjs --backend native|wasm|cpu --threads N --batch B --reps R --warmup W [--layers]
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { initNodeBackend } from '../../dist/backend/node-backend.js';
-import { wasmThreadCount } from '../../dist/backend/wasm-threads-node.js';
 import { registerWasmGradientKernels } from '../../dist/backend/kernels/register-wasm-gradients.js';
 import { registerSimdFilterGradient } from '../../dist/backend/simd/simd-filter-gradient-node.js';
+import { engineInfo, startEngine } from '../engines.mjs';
 import { MODELS } from './models.mjs';
 
 const args = Object.fromEntries(
@@ -27,6 +27,7 @@ const only = (args.only ?? Object.keys(MODELS).join(',')).split(',');
 const tasks = (args.tasks ?? 'infer,fgsm_attack,sgd_update_step').split(',');
 
 const stock = args.stock === 'true';
+let engine;
 if (stock) {
   // tfjs as shipped (one thread, none of advkit's kernels), for the before/after comparison
   const dir = path.dirname(
@@ -34,14 +35,18 @@ if (stock) {
   );
   setWasmPaths(dir + path.sep);
   await tf.setBackend('wasm');
+  engine = 'stock-wasm-1t';
+} else if (backend === 'cpu') {
+  await initNodeBackend({ backend });
+  engine = 'cpu';
 } else {
-  await initNodeBackend({ backend, threads });
+  engine = await startEngine(backend, threads);
 }
-const engine = stock ? 'stock-wasm-1t' : backend === 'wasm' ? `wasm-${wasmThreadCount()}t` : backend;
 
 function emit(rec) {
   console.log(JSON.stringify({ framework: 'advkit-tfjs', engine, backend, threads, ...rec }));
 }
+emit({ info: 'env', node: process.version, tfjs: tf.version_core, ...(await engineInfo()) });
 
 /** Median wall time (ms) of `fn`, which returns tensors to read back (forcing the work) and dispose. */
 function timeIt(fn, n = reps, w = warmup) {

@@ -18,3 +18,5 @@ const sizes = argv.includes('--quick') ? settings.quick : settings;
 export const n = Number(option('n', sizes.n));
 export const suiteN = Number(option('suite-n', sizes.suiteN));
 export const threads = Number(option('threads', '2'));
+/** The engine a worker runs (run.mjs starts one worker per engine of --engines). */
+export const backend = option('backend', 'wasm');

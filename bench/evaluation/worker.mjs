@@ -1,6 +1,6 @@
-// advkit's side of the evaluation benchmark: one process, tfjs wasm with advkit's kernels.
+// advkit's side of the evaluation benchmark: one process, one engine (native or wasm, ../engines.mjs).
 //
-//   node bench/evaluation/worker.mjs [--threads 2] [--quick] [--n 1000] [--suite-n 100]
+//   node bench/evaluation/worker.mjs [--backend native|wasm] [--threads 2] [--quick] [--n 1000] [--suite-n 100]
 //
 // Loads the robust MNIST model and the first MNIST test images (ADVKIT_DATA), warms up on a few images, then
 // times `evaluateRobustness` (the AutoAttack protocol that `advkit evaluate` runs): APGD-CE alone on the first n
@@ -9,18 +9,19 @@ import * as tf from '@tensorflow/tfjs-core';
 import os from 'node:os';
 import path from 'node:path';
 import { evaluateRobustness, toTensors } from '../../dist/index.js';
-import { initNodeBackend, loadClassifier, loadDataset, wasmThreadCount } from '../../dist/node.js';
-import { n, repo, settings, suiteN, threads } from './options.mjs';
+import { loadClassifier, loadDataset } from '../../dist/node.js';
+import { engineInfo, startEngine } from '../engines.mjs';
+import { backend, n, repo, settings, suiteN, threads } from './options.mjs';
 
-await initNodeBackend({ backend: 'wasm', threads });
-const emit = (rec) =>
-  console.log(JSON.stringify({ framework: 'advkit-tfjs', engine: `wasm-${wasmThreadCount()}t`, ...rec }));
+const engine = await startEngine(backend, threads);
+const emit = (rec) => console.log(JSON.stringify({ framework: 'advkit-tfjs', engine, ...rec }));
 emit({
   record: 'env',
   node: process.version,
   tfjs: tf.version_core,
-  threads: wasmThreadCount(),
+  threads,
   cpus: os.cpus().length,
+  ...(await engineInfo()),
 });
 
 const model = await loadClassifier(path.join(repo, settings.model));

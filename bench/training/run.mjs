@@ -1,16 +1,18 @@
-// Adversarial training speed: advkit beside PyTorch CPU, the same training steps on the same networks,
+// Adversarial training speed: advkit's engines beside PyTorch CPU, the same training steps on the same networks,
 // initial weights, images and settings.
 //
-//   npm run build && node bench/training/run.mjs [--quick] [--threads 2] [--models mnist_cnn,cifar_cnn]
-//                                               [--epoch-check] [--json out.json]
+//   npm run build && node bench/training/run.mjs [--quick] [--engines native,wasm] [--threads 2]
+//       [--models mnist_cnn,cifar_cnn,cifar_cnn_bn,preact_resnet18] [--epoch-check] [--json out.json]
 //
-// One run: worker.mjs (advkit, tfjs wasm with advkit's kernels, 2 threads) loads the real training images
-// (ADVKIT_DATA, default ../shared/datasets), builds advkit's 'mnist-cnn' and 'cifar-cnn' (plain and with batch
-// normalization) with seeded weights, exports weights and images, and times the optimizer steps of the
-// library's `train` (the code `advkit train --adversarial ...` runs): standard, FGSM-RS and PGD-7. Then
-// torch_training.py (PyTorch CPU, OpenMP OpenBLAS, 2 threads) loads the same weights and images (checking its
-// logits against advkit's) and times the same steps in a reference training loop. Settings (batch, eps, step
-// sizes, SGD) come from settings.json, one source for both sides.
+// One run: worker.mjs, once per engine in its own process (native: tfjs wasm with convolutions and matrix
+// products on oneDNN; wasm: tfjs wasm with advkit's kernels; both on --threads threads), loads the real training
+// images (ADVKIT_DATA, default ../shared/datasets), builds advkit's 'mnist-cnn' and 'cifar-cnn' (plain and with
+// batch normalization) with seeded weights, exports weights and images (the first engine; the next ones check
+// their logits against it), and times the optimizer steps of the library's `train` (the code `advkit train
+// --adversarial ...` runs): standard, FGSM-RS and PGD-7. Then torch_training.py (PyTorch CPU, OpenMP OpenBLAS,
+// --threads threads) loads the same weights and images (checking its logits against advkit's) and times the same
+// steps in a reference training loop. Settings (batch, eps, step sizes, SGD) come from settings.json, one source
+// for all sides. PreAct ResNet-18 (PGD-7 only, 1 + 2 steps) is opt-in: name it in --models (about 5 minutes).
 //
 // Conventions (both sides):
 // - A step is one optimizer step of the training loop on the next `batch` training images: uint8 to float,
@@ -27,6 +29,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { markdownTable, parseEngines, ratio } from '../engines.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -37,6 +40,7 @@ const option = (name, fallback) => {
 };
 const quick = argv.includes('--quick');
 const threads = option('threads', '2');
+const engines = parseEngines(option('engines', undefined));
 const passThrough = [
   '--threads',
   threads,
@@ -88,13 +92,15 @@ let all;
 let epochCheck;
 try {
   all = [
-    ...records(
-      run(
-        `advkit wasm ${threads} thread(s)`,
-        process.execPath,
-        [path.join(here, 'worker.mjs'), '--data', dataDir, ...passThrough],
-        dataEnv,
-      ).stdout,
+    ...engines.flatMap((engine) =>
+      records(
+        run(
+          `advkit ${engine} ${threads} thread(s)`,
+          process.execPath,
+          [path.join(here, 'worker.mjs'), '--data', dataDir, '--backend', engine, ...passThrough],
+          dataEnv,
+        ).stdout,
+      ),
     ),
     ...records(
       run(
@@ -113,13 +119,16 @@ try {
 }
 console.error(`load average at end: ${loadavg()}`);
 
-/** One real epoch of `advkit train` on MNIST with FGSM-RS and the settings of mnist_cnn (shuffled, no guard). */
+/**
+ * One real epoch of `advkit train` on MNIST with FGSM-RS and the settings of mnist_cnn (shuffled, no guard), on
+ * the first engine.
+ */
 function realEpoch(dir) {
   const spec = settings.models.mnist_cnn;
   const fgsm = settings.methods.find((m) => m.id === 'fgsm_rs').adversarial;
   const o = settings.optimizer;
   const args = [
-    ...['train', '--data', spec.dataset, '--arch', spec.architecture, '--backend', 'wasm'],
+    ...['train', '--data', spec.dataset, '--arch', spec.architecture, '--backend', engines[0]],
     ...[
       '--adversarial',
       'fgsm-rs',
@@ -133,7 +142,7 @@ function realEpoch(dir) {
     ...['--eval-split', 'none', '--seed', '0', '--out', path.join(dir, 'epoch-check'), '--json'],
   ];
   const { stdout, seconds } = run(
-    'advkit train, one MNIST FGSM-RS epoch',
+    `advkit train, one MNIST FGSM-RS epoch, ${engines[0]}`,
     process.execPath,
     ['bin/advkit.js', ...args],
     {
@@ -143,6 +152,7 @@ function realEpoch(dir) {
   );
   const summary = JSON.parse(stdout);
   return {
+    engine: engines[0],
     command: `node bin/advkit.js ${args.join(' ').replace(dir, '$TMP')}`,
     seconds: summary.seconds,
     wall: seconds,
@@ -177,28 +187,37 @@ function describe(method, spec) {
   return `eps ${fraction(spec.eps)}, ${a.steps} x ${fraction(spec.pgd7StepSize)}`;
 }
 
+const labels = [
+  ...new Set(all.filter((r) => r.framework === 'advkit-tfjs' && r.info === undefined).map((r) => r.engine)),
+];
+const native = labels.find((e) => e.startsWith('native'));
+const wasm = labels.find((e) => e.startsWith('wasm'));
 const rows = [];
 for (const [model, spec] of Object.entries(settings.models)) {
   for (const method of settings.methods) {
-    const find = (framework) =>
-      all.find((r) => r.framework === framework && r.model === model && r.method === method.id);
-    const torch = find('pytorch-cpu');
-    const advkit = find('advkit-tfjs');
-    if (!torch || !advkit) continue;
+    const find = (pred) => all.find((r) => pred(r) && r.model === model && r.method === method.id);
+    const torch = find((r) => r.framework === 'pytorch-cpu');
+    const ours = labels.map((e) => find((r) => r.engine === e));
+    const of = (e) => ours[labels.indexOf(e)];
+    const first = ours.find((r) => r !== undefined);
+    if (!torch || !first) continue;
     rows.push([
       model,
       method.id,
       describe(method, spec),
-      String(spec.batch),
+      String(first.batch),
       `${passes(method).advkitForward} / ${passes(method).torchForward}`,
       String(passes(method).backward),
       fmt(torch.images_per_s),
-      fmt(advkit.images_per_s),
-      (advkit.images_per_s / torch.images_per_s).toFixed(2),
-      String(advkit.steps_per_epoch),
+      ...ours.map((r) => (r ? fmt(r.images_per_s) : '-')),
+      ...labels.map((e) => ratio(of(e)?.images_per_s, torch.images_per_s)),
+      ...(native && wasm ? [ratio(of(native)?.images_per_s, of(wasm)?.images_per_s)] : []),
+      String(first.steps_per_epoch),
       minutes(torch.epoch_s_extrapolated),
-      minutes(advkit.epoch_s_extrapolated),
-      `${advkit.step_losses.at(-1).toFixed(3)} / ${torch.step_losses.at(-1).toFixed(3)}`,
+      ...ours.map((r) => (r ? minutes(r.epoch_s_extrapolated) : '-')),
+      [...ours.map((r) => r?.step_losses.at(-1).toFixed(3) ?? '-'), torch.step_losses.at(-1).toFixed(3)].join(
+        ' / ',
+      ),
     ]);
   }
 }
@@ -210,31 +229,40 @@ const header = [
   'forward passes/img advkit / torch',
   'backward passes/img',
   'pytorch img/s',
-  'advkit img/s',
-  'advkit / pytorch',
+  ...labels.map((e) => `${e} img/s`),
+  ...labels.map((e) => `${e} / pytorch`),
+  ...(native && wasm ? [`${native} / ${wasm}`] : []),
   'steps/epoch',
   'pytorch epoch',
-  'advkit epoch',
-  'last step loss advkit / torch',
+  ...labels.map((e) => `${e} epoch`),
+  `last step loss ${[...labels, 'torch'].join(' / ')}`,
 ];
 console.log(
-  `\n## Training step throughput (advkit wasm ${threads} threads vs PyTorch CPU ${threads} threads)\n`,
+  `\n## Training step throughput (advkit ${labels.join(', ')} vs PyTorch CPU ${threads} threads)\n`,
 );
-console.log([header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n'));
+console.log(markdownTable(header, rows));
 for (const c of all.filter((r) => r.info === 'logits-check'))
   console.log(
     `\n${c.model}: PyTorch logits vs advkit's, max |diff| ${c.max_abs_diff_vs_advkit.toExponential(1)}`,
   );
 const env = all.find((r) => r.framework === 'pytorch-cpu' && r.info === 'env');
 if (env) console.log(`PyTorch ${env.torch}, ${env.threads} threads, BLAS: ${env.blas_libs.join(', ')}`);
-const leak = all.find((r) => r.info === 'tensors-left');
-if (leak) console.log(`advkit left ${leak.count} tensors allocated`);
+for (const c of all.filter((r) => r.info === 'engine-logits-check'))
+  console.log(
+    `${c.model}: ${c.engine} logits vs ${c.exported_by}'s, max |diff| ${c.max_abs_diff.toExponential(1)}`,
+  );
+for (const leak of all.filter((r) => r.info === 'tensors-left'))
+  console.log(`advkit ${leak.engine} left ${leak.count} tensors allocated`);
 if (epochCheck !== undefined) {
   const predicted = all.find(
-    (r) => r.framework === 'advkit-tfjs' && r.model === 'mnist_cnn' && r.method === 'fgsm_rs',
+    (r) =>
+      r.framework === 'advkit-tfjs' &&
+      r.engine.startsWith(epochCheck.engine) &&
+      r.model === 'mnist_cnn' &&
+      r.method === 'fgsm_rs',
   );
   console.log(
-    `\nOne real epoch (${epochCheck.steps} steps): training loop ${epochCheck.seconds.toFixed(0)} s, process ${epochCheck.wall.toFixed(0)} s` +
+    `\nOne real epoch on ${epochCheck.engine} (${epochCheck.steps} steps): training loop ${epochCheck.seconds.toFixed(0)} s, process ${epochCheck.wall.toFixed(0)} s` +
       (predicted
         ? `; extrapolated from the bench's median step: ${predicted.epoch_s_extrapolated.toFixed(0)} s`
         : '') +

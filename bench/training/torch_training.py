@@ -6,11 +6,11 @@ Usage (run.mjs calls it after worker.mjs has written DIR):
   LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp \
     /usr/bin/python3 bench/training/torch_training.py --data DIR [--threads 2] [--quick] [--models mnist_cnn]
 
-The networks are advkit's 'mnist-cnn' and 'cifar-cnn' (with and without batch normalization) written in
-PyTorch, loaded with the initial weights advkit's worker exported (NHWC -> NCHW re-layout, checked against
-advkit's clean logits), trained on the same real training images in the same order with the same settings
-(settings.json, in advkit's option names). One optimizer step is what a reference training loop does
-(Madry et al. 2018; Wong, Rice & Kolter 2020, github.com/locuslab/fast_adversarial):
+The networks are advkit's 'mnist-cnn', 'cifar-cnn' (with and without batch normalization) and
+'preact-resnet18' written in PyTorch, loaded with the initial weights advkit's worker exported (NHWC -> NCHW
+re-layout, checked against advkit's clean logits), trained on the same real training images in the same order
+with the same settings (settings.json, in advkit's option names). One optimizer step is what a reference training
+loop does (Madry et al. 2018; Wong, Rice & Kolter 2020, github.com/locuslab/fast_adversarial):
 
   * the batch's uint8 pixels to float in [0, 1] (NCHW), labels to int64;
   * the inner maximisation with the model in eval() mode (as advkit's): a uniform random start in the
@@ -87,7 +87,42 @@ class CifarCnn(nn.Module):
         return self.logits(x)
 
 
-ARCHITECTURES = {'mnist-cnn': MnistCnn, 'cifar-cnn': CifarCnn}
+class PreActResNet18(nn.Module):
+    """'preact-resnet18': ../shared/bench/torch_baseline.py's PreActResNet18 (Wong et al. 2020) with advkit's
+    layer names (layer{s}_block{b}_bn1/conv1/bn2/conv2/shortcut, final_bn, logits), so that the exported weights
+    load by name. advkit pads its stride-2 convolutions symmetrically and pools globally: the same function."""
+
+    def __init__(self, options):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, 3, padding=1, bias=False)
+        self.blocks = []
+        in_planes = 64
+        for s, (planes, stride) in enumerate([(64, 1), (128, 2), (256, 2), (512, 2)], 1):
+            for b in (1, 2):
+                name, st = f'layer{s}_block{b}', stride if b == 1 else 1
+                setattr(self, f'{name}_bn1', nn.BatchNorm2d(in_planes))
+                setattr(self, f'{name}_conv1', nn.Conv2d(in_planes, planes, 3, stride=st, padding=1, bias=False))
+                setattr(self, f'{name}_bn2', nn.BatchNorm2d(planes))
+                setattr(self, f'{name}_conv2', nn.Conv2d(planes, planes, 3, padding=1, bias=False))
+                if st != 1 or in_planes != planes:
+                    setattr(self, f'{name}_shortcut', nn.Conv2d(in_planes, planes, 1, stride=st, bias=False))
+                self.blocks.append(name)
+                in_planes = planes
+        self.final_bn = nn.BatchNorm2d(512)
+        self.logits = nn.Linear(512, 10)
+
+    def forward(self, x):
+        out = self.conv1(x)
+        for name in self.blocks:
+            a = F.relu(getattr(self, f'{name}_bn1')(out))
+            shortcut = getattr(self, f'{name}_shortcut')(a) if hasattr(self, f'{name}_shortcut') else out
+            h = getattr(self, f'{name}_conv1')(a)
+            out = getattr(self, f'{name}_conv2')(F.relu(getattr(self, f'{name}_bn2')(h))) + shortcut
+        out = F.relu(self.final_bn(out))
+        return self.logits(torch.flatten(F.adaptive_avg_pool2d(out, 1), 1))
+
+
+ARCHITECTURES = {'mnist-cnn': MnistCnn, 'cifar-cnn': CifarCnn, 'preact-resnet18': PreActResNet18}
 BN_PARAMS = {'gamma': 'weight', 'beta': 'bias', 'moving_mean': 'running_mean', 'moving_variance': 'running_var'}
 
 
@@ -203,20 +238,22 @@ def main():
     print(json.dumps({'framework': 'pytorch-cpu', 'info': 'env', 'torch': torch.__version__,
                       'threads': torch.get_num_threads(), 'blas_libs': sorted(libs)}), flush=True)
 
-    s = settings['steps']
-    warmup, timed = (s['quickWarmup'], s['quickTimed']) if args.quick else (s['warmup'], s['timed'])
     opt_settings = settings['optimizer']
-    names = args.models.split(',') if args.models else list(settings['models'])
+    names = args.models.split(',') if args.models else [m for m, spec in settings['models'].items()
+                                                          if not spec.get('optIn')]
     for name in names:
         spec = settings['models'][name]
+        s = {**settings['steps'], **spec.get('steps', {})}
+        warmup, timed = (s['quickWarmup'], s['quickTimed']) if args.quick else (s['warmup'], s['timed'])
+        batch = spec.get('quickBatch', spec['batch']) if args.quick else spec['batch']
+        methods = [m for m in settings['methods'] if m['id'] in spec.get('methods', [m['id']])]
         initial, images, labels, advkit_logits = load_exported(args.data, name, spec)
-        batch = spec['batch']
         initial.eval()
         with torch.no_grad():
             diff = (initial(batch_tensor(images, 0, batch)) - advkit_logits).abs().max().item()
         print(json.dumps({'framework': 'pytorch-cpu', 'info': 'logits-check', 'model': name,
                           'max_abs_diff_vs_advkit': diff}), flush=True)
-        for method in settings['methods']:
+        for method in methods:
             torch.manual_seed(0)
             gen = torch.Generator().manual_seed(0)
             model = copy.deepcopy(initial)

@@ -1,19 +1,22 @@
-// advkit's side of the training benchmark: one process, tfjs wasm with advkit's kernels.
+// advkit's side of the training benchmark: one process, one engine (native or wasm, ../engines.mjs).
 //
-//   node bench/training/worker.mjs --data DIR [--threads 2] [--quick] [--models mnist_cnn,cifar_cnn]
+//   node bench/training/worker.mjs --data DIR [--backend native|wasm] [--threads 2] [--quick]
+//                                  [--models mnist_cnn,cifar_cnn]
 //
-// For every model of settings.json: loads its real training split (ADVKIT_DATA), keeps the first
-// (warmup + timed) x batch images, builds the network with seeded weights, writes weights, images, labels and
-// the first batch's clean logits to DIR for torch_training.py, then, for every method, runs the library's
-// `train` (the code `advkit train` runs) for one epoch over those images from the same initial weights and
-// times each optimizer step from the progress reports. One JSON line per measurement.
+// For every model of settings.json (by default those not opt-in): loads its real training split (ADVKIT_DATA),
+// keeps the first (warmup + timed) x batch images, builds the network with seeded weights, writes weights,
+// images, labels and the first batch's clean logits to DIR for torch_training.py (or, when an earlier engine's
+// worker has written them, reports how far its own logits are from those), then, for each of the model's
+// methods, runs the library's `train` (the code `advkit train` runs) for one epoch over those images from the
+// same initial weights and times each optimizer step from the progress reports. One JSON line per measurement.
 import * as tf from '@tensorflow/tfjs-core';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClassifier, take, train } from '../../dist/index.js';
-import { initNodeBackend, loadDataset, wasmThreadCount } from '../../dist/node.js';
+import { loadDataset } from '../../dist/node.js';
+import { engineInfo, startEngine } from '../engines.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -29,19 +32,18 @@ if (dataDir === undefined) {
 }
 const threads = Number(option('threads', '2'));
 const settings = JSON.parse(fs.readFileSync(path.join(here, 'settings.json'), 'utf8'));
-const models = option('models', Object.keys(settings.models).join(',')).split(',');
-const warmup = quick ? settings.steps.quickWarmup : settings.steps.warmup;
-const timed = quick ? settings.steps.quickTimed : settings.steps.timed;
+const defaultModels = Object.keys(settings.models).filter((m) => settings.models[m].optIn !== true);
+const models = option('models', defaultModels.join(',')).split(',');
 
-await initNodeBackend({ backend: 'wasm', threads });
-const engine = `wasm-${wasmThreadCount()}t`;
+const engine = await startEngine(option('backend', 'wasm'), threads);
 const emit = (rec) => console.log(JSON.stringify({ framework: 'advkit-tfjs', engine, ...rec }));
 emit({
   info: 'env',
   node: process.version,
   tfjs: tf.version_core,
-  threads: wasmThreadCount(),
+  threads,
   cpus: os.cpus().length,
+  ...(await engineInfo()),
 });
 
 function median(values) {
@@ -76,17 +78,21 @@ function adversarialOptions(method, spec) {
 for (const name of models) {
   const spec = settings.models[name];
   if (spec === undefined) throw new Error(`settings.json has no model '${name}'.`);
-  const steps = warmup + timed;
+  const stepCounts = { ...settings.steps, ...spec.steps };
+  const warmup = quick ? stepCounts.quickWarmup : stepCounts.warmup;
+  const timed = quick ? stepCounts.quickTimed : stepCounts.timed;
+  const batch = quick ? (spec.quickBatch ?? spec.batch) : spec.batch;
+  const methods = settings.methods.filter((m) => spec.methods?.includes(m.id) ?? true);
   const full = await loadDataset(spec.dataset, { split: 'train', download: false });
   const images = take(
     full,
-    Int32Array.from({ length: steps * spec.batch }, (_, i) => i),
+    Int32Array.from({ length: (warmup + timed) * batch }, (_, i) => i),
   );
   const build = () =>
     createClassifier(spec.architecture, { inputShape: spec.shape, numClasses: 10, seed: 0, ...spec.options });
-  exportForTorch(name, build(), images, spec.batch);
+  exportForTorch(name, build(), images, batch);
 
-  for (const method of settings.methods) {
+  for (const method of methods) {
     const classifier = build();
     const times = [];
     const losses = [];
@@ -98,7 +104,7 @@ for (const name of models) {
       {
         ...settings.optimizer,
         epochs: 1,
-        batchSize: spec.batch,
+        batchSize: batch,
         shuffle: false,
         seed: 0,
         adversarial: adversarialOptions(method, spec),
@@ -118,12 +124,12 @@ for (const name of models) {
     classifier.dispose();
     const stepTimes = times.slice(warmup);
     const s = median(stepTimes);
-    const stepsPerEpoch = Math.ceil(spec.trainImages / spec.batch);
+    const stepsPerEpoch = Math.ceil(spec.trainImages / batch);
     emit({
       model: name,
       method: method.id,
-      batch: spec.batch,
-      images_per_s: round(spec.batch / s, 2),
+      batch,
+      images_per_s: round(batch / s, 2),
       median_s: round(s, 4),
       times_s: stepTimes.map((t) => round(t, 4)),
       warmup_s: times.slice(0, warmup).map((t) => round(t, 4)),
@@ -138,10 +144,12 @@ if (tf.memory().numTensors > 0) emit({ info: 'tensors-left', count: tf.memory().
 /**
  * The initial weights in the network's order (float32, concatenated, with their names), the images (uint8
  * NHWC) and labels, and the first batch's logits in inference mode, so that PyTorch trains the same function
- * on the same images (torch_training.py re-lays the weights out for NCHW and checks its logits).
+ * on the same images (torch_training.py re-lays the weights out for NCHW and checks its logits). When an
+ * earlier engine's worker has written them already: how far this engine's logits are from those.
  */
 function exportForTorch(name, classifier, images, batch) {
   fs.mkdirSync(dataDir, { recursive: true });
+  const manifestFile = path.join(dataDir, `${name}.json`);
   const weights = classifier.net.getWeights();
   const first = tf.tidy(() => {
     const x = tf.div(
@@ -154,7 +162,21 @@ function exportForTorch(name, classifier, images, batch) {
     );
     return classifier.logits(x);
   });
+  if (fs.existsSync(manifestFile)) {
+    const exportedBy = JSON.parse(fs.readFileSync(manifestFile, 'utf8')).engine;
+    const bytes = fs.readFileSync(path.join(dataDir, `${name}.logits.bin`));
+    const theirs = new Float32Array(
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+    );
+    const ours = first.dataSync();
+    const diff = ours.reduce((m, v, i) => Math.max(m, Math.abs(v - theirs[i])), 0);
+    emit({ info: 'engine-logits-check', model: name, exported_by: exportedBy, max_abs_diff: diff });
+    first.dispose();
+    classifier.dispose();
+    return;
+  }
   const manifest = {
+    engine,
     weights: weights.map((w, i) => ({ name: classifier.net.weights[i].name, shape: w.shape })),
     images: [images.count, images.height, images.width, images.channels],
     labels: Array.from(images.labels),
