@@ -4,7 +4,7 @@ import { initNodeBackend } from '../backend/node-backend.js';
 import { BestPoints } from './best-points.js';
 
 beforeAll(async () => {
-  await initNodeBackend({ backend: 'wasm' });
+  await initNodeBackend();
 });
 
 describe('BestPoints', () => {

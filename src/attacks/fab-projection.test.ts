@@ -59,7 +59,7 @@ function bruteForce(t: number[], w: number[], b: number, norm: Norm, [lo, hi]: [
 
 describe('projectOntoHyperplaneBox (FAB, Croce & Hein 2020)', () => {
   beforeAll(async () => {
-    await initNodeBackend({ backend: 'wasm' });
+    await initNodeBackend();
   });
 
   it('is the closed-form projection when the box does not bind', () => {

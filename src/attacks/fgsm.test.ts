@@ -13,7 +13,7 @@ describeAttackContract(fgsm, [
 
 describe('fgsm oracle', () => {
   it('on a linear binary model it is x + eps * sign(w_other - w_label), clipped to the bounds', async () => {
-    await initNodeBackend({ backend: 'wasm' });
+    await initNodeBackend();
     const model = createClassifier('linear', { inputShape: [2, 3, 1], numClasses: 2, seed: 5 });
     const w = (model.trainableVariables()[0].arraySync() as number[][]).map((row) => row[1] - row[0]);
     const xs = [0.1, 0.9, 0.5, 0.05, 0.95, 0.4];

@@ -46,7 +46,7 @@ function thrown(fn: () => unknown): AdvkitError {
 
 describe('Classifier.logits checks the first batch it produces', () => {
   beforeAll(async () => {
-    await initNodeBackend({ backend: 'wasm' });
+    await initNodeBackend();
   });
 
   it.each([Number.NaN, Number.POSITIVE_INFINITY])(

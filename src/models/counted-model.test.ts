@@ -6,7 +6,7 @@ import { createClassifier } from './create-classifier.js';
 import type { Model } from './model.js';
 
 beforeAll(async () => {
-  await initNodeBackend({ backend: 'wasm' });
+  await initNodeBackend();
 });
 
 /** A model whose logits are `scales[k] * base(x)` on its k-th pass (cycling): a randomized model with a known mean. */

@@ -46,7 +46,7 @@ async function poison(dir: string, specs: tf.io.WeightsManifestEntry[], name: st
 
 describe('loading a model checks its weights and its input shape', () => {
   beforeAll(async () => {
-    await initNodeBackend({ backend: 'wasm' });
+    await initNodeBackend();
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'advkit-finite-'));
   });
   afterAll(async () => {

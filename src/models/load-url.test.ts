@@ -16,7 +16,7 @@ let base: string;
 
 describe('loadClassifierFromUrl', () => {
   beforeAll(async () => {
-    await initNodeBackend({ backend: 'wasm' });
+    await initNodeBackend();
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'advkit-url-'));
     // A static file server standing in for a web host.
     server = http.createServer((req, res) => {

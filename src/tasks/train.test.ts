@@ -22,7 +22,7 @@ let tmp: string;
 
 beforeAll(async () => {
   process.env.ADVKIT_DATA = realDataRoot();
-  await initNodeBackend({ backend: 'wasm' });
+  await initNodeBackend();
   tmp = mkdtempSync(path.join(os.tmpdir(), 'advkit-train-task-'));
 });
 

@@ -4,7 +4,7 @@ import { initNodeBackend } from '../backend/node-backend.js';
 import { allRows, gatherRows, indicesWhere, takeRows } from './rows.js';
 
 beforeAll(async () => {
-  await initNodeBackend({ backend: 'wasm' });
+  await initNodeBackend();
 });
 
 describe('rows', () => {

@@ -5,7 +5,7 @@ import { AdvkitError } from '../../errors.js';
 import { applyPatch } from './apply-patch.js';
 
 beforeAll(async () => {
-  await initNodeBackend({ backend: 'wasm' });
+  await initNodeBackend();
 });
 
 function uniform(shape: number[], seed: number): tf.Tensor {

@@ -26,7 +26,7 @@ export async function linearBoundary(opts: {
   norm: 'linf' | 'l2';
   seed: number;
 }): Promise<LinearBoundary> {
-  await initNodeBackend({ backend: 'wasm' });
+  await initNodeBackend();
   const classifier = createClassifier('linear', {
     inputShape: opts.inputShape,
     numClasses: 2,

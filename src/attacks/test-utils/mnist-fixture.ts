@@ -19,7 +19,7 @@ export interface MnistFixture {
  * strength bars are reproducible). Runs on wasm, the default Node backend.
  */
 export async function loadMnistFixture(count: number, offset = 0): Promise<MnistFixture> {
-  await initNodeBackend({ backend: 'wasm' });
+  await initNodeBackend();
   const classifier = await loadClassifier(bundledModelDir('mnist-cnn'));
   const test = await loadDataset('mnist', { split: 'test', dir: realDataRoot(), download: false });
   const { x, y } = toTensors(

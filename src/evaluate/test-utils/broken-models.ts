@@ -88,6 +88,6 @@ export async function loadBrokenMnist(
   kind: BrokenModelKind,
   opts: BrokenModelOptions = {},
 ): Promise<Classifier> {
-  await initNodeBackend({ backend: 'wasm' });
+  await initNodeBackend();
   return breakClassifier(await loadClassifier(bundledModelDir('mnist-cnn')), kind, opts);
 }

@@ -30,7 +30,7 @@ const CASES: Case[] = [
 
 describe('architectures', () => {
   beforeAll(async () => {
-    await initNodeBackend({ backend: 'wasm' });
+    await initNodeBackend();
   });
 
   it('lists the seven built-in architectures', () => {

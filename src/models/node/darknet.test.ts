@@ -33,7 +33,7 @@ describe.skipIf(!available)('darknet-tiny-imagenet (real pretrained model)', () 
   let classifier: Classifier;
 
   beforeAll(async () => {
-    await initNodeBackend({ backend: 'wasm' });
+    await initNodeBackend();
     // ADVKIT_DATA lets the WordNet ids of the Darknet labels file be named from imagenet_class_index.json.
     process.env.ADVKIT_DATA = dataDir;
     classifier = await loadClassifier(modelDir);

@@ -52,7 +52,7 @@ let root: string;
 
 describe('GraphModel loading', () => {
   beforeAll(async () => {
-    await initNodeBackend({ backend: 'wasm' });
+    await initNodeBackend();
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'advkit-graph-'));
     await fs.writeFile(path.join(root, 'model.json'), JSON.stringify(graphModelJson));
     const shard = Buffer.concat([

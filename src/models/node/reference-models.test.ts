@@ -19,7 +19,7 @@ describe('bundled reference models', () => {
     ['cifar-cnn', 'cifar10', 0.8],
     ['cifar-cnn-robust', 'cifar10', 0.55],
   ] as const)('%s on the %s test images', async (name, dataset, floor) => {
-    await initNodeBackend({ backend: 'wasm' });
+    await initNodeBackend();
     const classifier = await loadClassifier(bundledModelDir(name));
     const test = await loadDataset(dataset, { split: 'test', dir: realDataRoot(), download: false });
     const accuracy = await evaluateAccuracy(classifier, test);
@@ -48,7 +48,7 @@ describe('the bundled robust MNIST model', () => {
 
 describe('the bundled robust CIFAR-10 model', () => {
   it('resists PGD at Linf 8/255 where the standard model falls (first 100 test images)', async () => {
-    await initNodeBackend({ backend: 'wasm' });
+    await initNodeBackend();
     const test = await loadDataset('cifar10', { split: 'test', dir: realDataRoot(), download: false });
     const { x, y } = toTensors(test, Array.from({ length: 100 }, (_, i) => i));
     const labels = Int32Array.from(y.dataSync());

@@ -46,7 +46,7 @@ function tiny(seed: number): Classifier {
 
 describe('saveClassifier / loadClassifier', () => {
   beforeAll(async () => {
-    await initNodeBackend({ backend: 'wasm' });
+    await initNodeBackend();
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'advkit-models-'));
   });
   afterAll(async () => {

@@ -22,7 +22,7 @@ let x: tf.Tensor4D;
 let y: tf.Tensor1D;
 
 beforeAll(async () => {
-  await initNodeBackend({ backend: 'wasm' });
+  await initNodeBackend();
   const root = realDataRoot();
   trainSet = subset(await loadDataset('mnist', { split: 'train', dir: root, download: false }), {
     count: 1000,
