@@ -418,11 +418,41 @@ Napi::Value MaxPoolBackward(const Napi::CallbackInfo &info) {
   const float *x = FloatData(info[0], n * h * w * c, "x");
   const float *dy = FloatData(info[1], n * oh * ow * c, "dy");
   float *dx = FloatData(info[2], n * h * w * c, "dx");
+  // Windows that tile the image without overlap or padding (the usual 2x2 at stride 2): every input belongs
+  // to at most one window, so each window writes its dy to its maximum and zeros to the rest in one pass.
+  bool tiles = fh == sh && fw == sw && pt == 0 && pl == 0 && oh * sh <= h && ow * sw <= w;
 #pragma omp parallel for
   for (int64_t image = 0; image < n; image++) {
     const float *xi = x + image * h * w * c;
     const float *dyi = dy + image * oh * ow * c;
     float *dxi = dx + image * h * w * c;
+    if (tiles) {
+      // rows and columns past the last window get no gradient
+      for (int64_t y = oh * sh; y < h; y++) std::fill(dxi + y * w * c, dxi + (y + 1) * w * c, 0.f);
+      for (int64_t i = 0; i < oh; i++) {
+        for (int64_t y = i * sh; y < i * sh + sh; y++) std::fill(dxi + (y * w + ow * sw) * c, dxi + (y + 1) * w * c, 0.f);
+        for (int64_t j = 0; j < ow; j++) {
+          const float *d = dyi + (i * ow + j) * c;
+          int64_t corner = (i * sh * w + j * sw) * c;
+          for (int64_t ch = 0; ch < c; ch++) {
+            float best = -std::numeric_limits<float>::infinity();
+            int64_t where = -1;
+            for (int64_t y = 0; y < fh; y++) {
+              for (int64_t z = 0; z < fw; z++) {
+                int64_t at = corner + (y * w + z) * c + ch;
+                if (xi[at] > best) {
+                  best = xi[at];
+                  where = at;
+                }
+                dxi[at] = 0.f;
+              }
+            }
+            if (where >= 0) dxi[where] = d[ch];
+          }
+        }
+      }
+      continue;
+    }
     std::fill(dxi, dxi + h * w * c, 0.f);
     std::vector<float> best(c);
     std::vector<int64_t> where(c);
@@ -447,6 +477,147 @@ Napi::Value MaxPoolBackward(const Napi::CallbackInfo &info) {
         const float *d = dyi + (i * ow + j) * c;
         for (int64_t ch = 0; ch < c; ch++) {
           if (where[ch] >= 0) dxi[where[ch]] += d[ch];
+        }
+      }
+    }
+  }
+  return info.Env().Undefined();
+}
+
+// ---- element-wise kernels and reductions ------------------------------------------------------------
+// Memory-bound work that the wasm backend does on one thread: split across the OpenMP threads. Results equal
+// the cpu backend's to rounding.
+
+enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2 };
+enum BroadcastMode { kSameShape = 0, kRepeatB = 1, kRepeatA = 2 };
+
+template <int Op>
+inline float Apply(float a, float b) {
+  if (Op == kAdd) return a + b;
+  if (Op == kSub) return a - b;
+  return a * b;
+}
+
+template <int Op>
+void BinaryLoop(const float *a, const float *b, float *out, int64_t n, int mode, int64_t inner) {
+  if (mode == kSameShape) {
+#pragma omp parallel for simd schedule(static)
+    for (int64_t i = 0; i < n; i++) out[i] = Apply<Op>(a[i], b[i]);
+    return;
+  }
+  // one operand repeats every `inner` elements (a scalar, or a bias over the last axes): rows of `inner`
+  int64_t rows = n / inner;
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    const float *full = (mode == kRepeatB ? a : b) + r * inner;
+    const float *part = mode == kRepeatB ? b : a;
+    float *o = out + r * inner;
+    if (mode == kRepeatB) {
+#pragma omp simd
+      for (int64_t i = 0; i < inner; i++) o[i] = Apply<Op>(full[i], part[i]);
+    } else {
+#pragma omp simd
+      for (int64_t i = 0; i < inner; i++) o[i] = Apply<Op>(part[i], full[i]);
+    }
+  }
+}
+
+// binary(op, a, b, out, [n, mode, inner]): out = a op b; mode 0: a and b have n elements; mode 1: b has `inner`
+// elements repeated along a; mode 2: a has `inner` elements repeated along b (n a multiple of inner).
+Napi::Value Binary(const Napi::CallbackInfo &info) {
+  int op = info[0].As<Napi::Number>().Int32Value();
+  auto d = Ints(info[4], 3, "dims");
+  int64_t n = d[0], inner = d[2];
+  int mode = static_cast<int>(d[1]);
+  if (inner < 1 || (mode != kSameShape && n % inner != 0)) {
+    throw Napi::RangeError::New(info.Env(), "binary: n must be a multiple of inner");
+  }
+  const float *a = FloatData(info[1], mode == kRepeatA ? inner : n, "a");
+  const float *b = FloatData(info[2], mode == kRepeatB ? inner : n, "b");
+  float *out = FloatData(info[3], n, "out");
+  switch (op) {
+    case kAdd: BinaryLoop<kAdd>(a, b, out, n, mode, inner); break;
+    case kSub: BinaryLoop<kSub>(a, b, out, n, mode, inner); break;
+    case kMul: BinaryLoop<kMul>(a, b, out, n, mode, inner); break;
+    default: throw Napi::RangeError::New(info.Env(), "binary: unknown op");
+  }
+  return info.Env().Undefined();
+}
+
+enum UnaryOp { kUnaryRelu = 0, kUnaryStep = 1, kUnarySign = 2 };
+
+// unary(op, x, out, n, alpha): relu (x < 0 ? 0 : x), step (x > 0 ? 1 : alpha), sign (0 for 0 and NaN), as the
+// cpu backend computes them.
+Napi::Value Unary(const Napi::CallbackInfo &info) {
+  int op = info[0].As<Napi::Number>().Int32Value();
+  int64_t n = info[3].As<Napi::Number>().Int64Value();
+  float alpha = info[4].As<Napi::Number>().FloatValue();
+  const float *x = FloatData(info[1], n, "x");
+  float *out = FloatData(info[2], n, "out");
+  switch (op) {
+    case kUnaryRelu:
+#pragma omp parallel for simd schedule(static)
+      for (int64_t i = 0; i < n; i++) out[i] = x[i] < 0.f ? 0.f : x[i];
+      break;
+    case kUnaryStep:
+#pragma omp parallel for simd schedule(static)
+      for (int64_t i = 0; i < n; i++) out[i] = x[i] > 0.f ? 1.f : (x[i] != x[i] ? x[i] : alpha);
+      break;
+    case kUnarySign:
+#pragma omp parallel for simd schedule(static)
+      for (int64_t i = 0; i < n; i++) out[i] = x[i] > 0.f ? 1.f : (x[i] < 0.f ? -1.f : 0.f);
+      break;
+    default: throw Napi::RangeError::New(info.Env(), "unary: unknown op");
+  }
+  return info.Env().Undefined();
+}
+
+// sumRows(x, out, rows, cols, scale): out[c] = scale * sum over r of x[r * cols + c] (bias gradients, batch
+// statistics: a reduction over the leading axes). Each thread sums a band of rows in double, then the bands add.
+Napi::Value SumRows(const Napi::CallbackInfo &info) {
+  int64_t rows = info[2].As<Napi::Number>().Int64Value();
+  int64_t cols = info[3].As<Napi::Number>().Int64Value();
+  double scale = info[4].As<Napi::Number>().DoubleValue();
+  const float *x = FloatData(info[0], rows * cols, "x");
+  float *out = FloatData(info[1], cols, "out");
+  std::vector<double> total(cols, 0.0);
+#pragma omp parallel
+  {
+    std::vector<double> band(cols, 0.0);
+#pragma omp for schedule(static) nowait
+    for (int64_t r = 0; r < rows; r++) {
+      const float *row = x + r * cols;
+      for (int64_t c = 0; c < cols; c++) band[c] += row[c];
+    }
+#pragma omp critical
+    for (int64_t c = 0; c < cols; c++) total[c] += band[c];
+  }
+  for (int64_t c = 0; c < cols; c++) out[c] = static_cast<float>(total[c] * scale);
+  return info.Env().Undefined();
+}
+
+// maxPoolForward(x, y, [N, H, W, C, OH, OW, FH, FW, SH, SW, PT, PL]): the maximum of each window (NaN never
+// wins, as on the cpu backend), one thread per image.
+Napi::Value MaxPoolForward(const Napi::CallbackInfo &info) {
+  auto g = Ints(info[2], 12, "geometry");
+  int64_t n = g[0], h = g[1], w = g[2], c = g[3], oh = g[4], ow = g[5], fh = g[6], fw = g[7], sh = g[8],
+          sw = g[9], pt = g[10], pl = g[11];
+  const float *x = FloatData(info[0], n * h * w * c, "x");
+  float *y = FloatData(info[1], n * oh * ow * c, "y");
+#pragma omp parallel for
+  for (int64_t image = 0; image < n; image++) {
+    const float *xi = x + image * h * w * c;
+    for (int64_t i = 0; i < oh; i++) {
+      int64_t h0 = i * sh - pt, h_lo = std::max<int64_t>(0, h0), h_hi = std::min(h, h0 + fh);
+      for (int64_t j = 0; j < ow; j++) {
+        int64_t w0 = j * sw - pl, w_lo = std::max<int64_t>(0, w0), w_hi = std::min(w, w0 + fw);
+        float *o = y + ((image * oh + i) * ow + j) * c;
+        std::fill(o, o + c, -std::numeric_limits<float>::infinity());
+        for (int64_t yy = h_lo; yy < h_hi; yy++) {
+          for (int64_t z = w_lo; z < w_hi; z++) {
+            const float *p = xi + (yy * w + z) * c;
+            for (int64_t ch = 0; ch < c; ch++) o[ch] = p[ch] > o[ch] ? p[ch] : o[ch];
+          }
         }
       }
     }
@@ -499,6 +670,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("convBackwardFilter", Napi::Function::New(env, ConvBackwardFilter));
   exports.Set("matMul", Napi::Function::New(env, MatMul));
   exports.Set("maxPoolBackward", Napi::Function::New(env, MaxPoolBackward));
+  exports.Set("maxPoolForward", Napi::Function::New(env, MaxPoolForward));
+  exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("sumRows", Napi::Function::New(env, SumRows));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("clearCache", Napi::Function::New(env, ClearCache));

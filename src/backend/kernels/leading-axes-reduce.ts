@@ -31,7 +31,7 @@ export function reduceLeadingAxes(ops: WasmOps, x: TensorInfo, axes: number, mea
 }
 
 /** How many leading axes are reduced when the reduction is exactly axes [0, k) with 0 < k < rank, else null. */
-function leadingAxes(x: TensorInfo, attrs: NamedAttrMap | undefined): number | null {
+export function leadingAxes(x: TensorInfo, attrs: NamedAttrMap | undefined): number | null {
   const rank = x.shape.length;
   const raw = attrs?.axis;
   const list = (Array.isArray(raw) ? raw : [raw]).map((a) => (typeof a === 'number' && a < 0 ? a + rank : a));

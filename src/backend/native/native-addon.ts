@@ -37,6 +37,17 @@ export interface NativeAddon {
    * with the effective (dilated) window.
    */
   maxPoolBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, geometry: number[]): void;
+  /** max pooling, one thread per image; geometry as for maxPoolBackward. */
+  maxPoolForward(x: Float32Array, y: Float32Array, geometry: number[]): void;
+  /**
+   * out = a op b (op 0 add, 1 sub, 2 mul); dims [n, mode, inner]: mode 0 same shape, 1 b repeats every `inner`
+   * elements of a, 2 a repeats along b.
+   */
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, dims: number[]): void;
+  /** op 0 relu, 1 step (x > 0 ? 1 : alpha), 2 sign, over n elements. */
+  unary(op: number, x: Float32Array, out: Float32Array, n: number, alpha: number): void;
+  /** out[c] = scale * sum over r of x[r * cols + c]. */
+  sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number, scale: number): void;
   setThreads(threads: number): void;
   info(): NativeAddonInfo;
   clearCache(): void;

@@ -12,12 +12,14 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { convAttrs, convInfo, input, shape4 } from '../kernels/kernel-attrs.js';
+import { leadingAxes } from '../kernels/leading-axes-reduce.js';
 import { NATIVE_ACTIVATIONS, type NativeAddon, type NativeAddonInfo } from './native-addon.js';
 
 /**
  * The wasm backend with its heaviest kernels on advkit's native addon (oneDNN): convolutions (plain, fused with
  * bias and activation, depthwise) and their input and filter gradients, matrix products (batched, transposed,
- * fused) and the max-pooling gradient. Every other op stays on wasm, so tensors stay where they are: the addon reads and writes
+ * fused), max pooling and its gradient, and on large tensors the element-wise ops and reductions that
+ * gradients of whole batches are made of (add, subtract, multiply, relu, step, sign, leading-axes sum and mean). Every other op stays on wasm, so tensors stay where they are: the addon reads and writes
  * the wasm heap in place, through the Float32Array views the backend hands out.
  *
  * A kernel falls back to the one it replaced (advkit's wasm kernel or the stock one) for what the addon does not
@@ -72,7 +74,23 @@ const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
   BatchMatMul: (args, addon) => matMul(args, addon, false),
   _FusedMatMul: (args, addon) => matMul(args, addon, true),
   MaxPoolGrad: maxPoolGrad,
+  MaxPool: maxPool,
+  Add: (args, addon) => binary(args, addon, 0),
+  Sub: (args, addon) => binary(args, addon, 1),
+  Multiply: (args, addon) => binary(args, addon, 2),
+  Relu: (args, addon) => unary(args, addon, 0),
+  Step: (args, addon) => unary(args, addon, 1),
+  Sign: (args, addon) => unary(args, addon, 2),
+  Sum: (args, addon) => reduceLeading(args, addon, false),
+  Mean: (args, addon) => reduceLeading(args, addon, true),
 };
+
+/**
+ * Below this many elements an element-wise op stays on wasm: waking the threads costs more than the op. Above it
+ * these memory-bound ops (activations, their gradients, bias additions and bias gradients of whole batches)
+ * run on every thread instead of wasm's one.
+ */
+export const NATIVE_ELEMENTWISE_MIN = 16_384;
 
 /** [N, H, W, C, OH, OW, K, KH, KW, SH, SW, DH, DW, PT, PB, PL, PR, G]: the addon's convolution geometry. */
 export function convGeometry(info: backend_util.Conv2DInfo, depthwise: boolean): number[] {
@@ -238,25 +256,8 @@ function matMul(
   return out;
 }
 
-function maxPoolGrad(
-  { inputs, backend, attrs }: Parameters<KernelFunc>[0],
-  addon: NativeAddon,
-): TensorInfo | null {
-  const dy = input('MaxPoolGrad', inputs, 'dy');
-  const x = input('MaxPoolGrad', inputs, 'input');
-  if (!usable(undefined, dy, x)) return null;
-  const info = backend_util.computePool2DInfo(
-    shape4('MaxPoolGrad', 'input', x.shape),
-    attrs?.filterSize as number | [number, number],
-    attrs?.strides as number | [number, number],
-    1,
-    attrs?.pad as 'valid' | 'same' | number | backend_util.ExplicitPadding,
-    attrs?.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-  );
-  const wasm = backend as BackendWasm;
-  const out = wasm.makeOutput(x.shape, 'float32');
-  const heap = (t: TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
-  addon.maxPoolBackward(heap(x), heap(dy), heap(out), [
+function poolGeometry(info: backend_util.Conv2DInfo): number[] {
+  return [
     info.batchSize,
     info.inHeight,
     info.inWidth,
@@ -269,6 +270,122 @@ function maxPoolGrad(
     info.strideWidth,
     info.padInfo.top,
     info.padInfo.left,
-  ]);
+  ];
+}
+
+function poolInfo(
+  kernel: string,
+  xShape: number[],
+  attrs: NamedAttrMap | undefined,
+): backend_util.Conv2DInfo {
+  return backend_util.computePool2DInfo(
+    shape4(kernel, 'input', xShape),
+    attrs?.filterSize as number | [number, number],
+    attrs?.strides as number | [number, number],
+    1,
+    attrs?.pad as 'valid' | 'same' | number | backend_util.ExplicitPadding,
+    attrs?.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+  );
+}
+
+function maxPool(
+  { inputs, backend, attrs }: Parameters<KernelFunc>[0],
+  addon: NativeAddon,
+): TensorInfo | null {
+  const x = input('MaxPool', inputs, 'x');
+  if (!usable(undefined, x)) return null;
+  const info = poolInfo('MaxPool', x.shape, attrs);
+  const wasm = backend as BackendWasm;
+  const out = wasm.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
+  const heap = (t: TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  addon.maxPoolForward(heap(x), heap(out), poolGeometry(info));
+  return out;
+}
+
+/** The part of `full`'s shape that `part` repeats over, when it is a scalar or matches `full`'s last axes. */
+function repeats(full: number[], part: number[]): boolean {
+  const trimmed = part.slice(
+    part.findIndex((d) => d !== 1) === -1 ? part.length : part.findIndex((d) => d !== 1),
+  );
+  return trimmed.length <= full.length && util.arraysEqual(trimmed, full.slice(full.length - trimmed.length));
+}
+
+function binary(
+  { inputs, backend }: Parameters<KernelFunc>[0],
+  addon: NativeAddon,
+  op: number,
+): TensorInfo | null {
+  const a = input('binary', inputs, 'a');
+  const b = input('binary', inputs, 'b');
+  if (!usable(undefined, a, b)) return null;
+  const outShape = broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
+  const n = util.sizeFromShape(outShape);
+  if (n < NATIVE_ELEMENTWISE_MIN) return null;
+  let mode: number;
+  let inner = n;
+  if (util.arraysEqual(a.shape, b.shape)) mode = 0;
+  else if (util.arraysEqual(outShape, a.shape) && repeats(a.shape, b.shape)) {
+    mode = 1;
+    inner = util.sizeFromShape(b.shape);
+  } else if (util.arraysEqual(outShape, b.shape) && repeats(b.shape, a.shape)) {
+    mode = 2;
+    inner = util.sizeFromShape(a.shape);
+  } else return null;
+  const wasm = backend as BackendWasm;
+  const out = wasm.makeOutput(outShape, 'float32');
+  const heap = (t: TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  addon.binary(op, heap(a), heap(b), heap(out), [n, mode, inner]);
+  return out;
+}
+
+function unary(
+  { inputs, backend, attrs }: Parameters<KernelFunc>[0],
+  addon: NativeAddon,
+  op: number,
+): TensorInfo | null {
+  const x = input('unary', inputs, 'x');
+  if (!usable(undefined, x)) return null;
+  const n = util.sizeFromShape(x.shape);
+  if (n < NATIVE_ELEMENTWISE_MIN) return null;
+  const wasm = backend as BackendWasm;
+  const out = wasm.makeOutput(x.shape, 'float32');
+  const heap = (t: TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  addon.unary(op, heap(x), heap(out), n, (attrs?.alpha as number | undefined) ?? 0);
+  return out;
+}
+
+function reduceLeading(
+  { inputs, backend, attrs }: Parameters<KernelFunc>[0],
+  addon: NativeAddon,
+  mean: boolean,
+): TensorInfo | null {
+  const x = input(mean ? 'Mean' : 'Sum', inputs, 'x');
+  if (!usable(undefined, x) || util.sizeFromShape(x.shape) < NATIVE_ELEMENTWISE_MIN) return null;
+  const axes = leadingAxes(x, attrs);
+  if (axes === null) return null;
+  const rows = util.sizeFromShape(x.shape.slice(0, axes));
+  const kept = x.shape.slice(axes);
+  const wasm = backend as BackendWasm;
+  const out = wasm.makeOutput(
+    attrs?.keepDims === true ? [...x.shape.slice(0, axes).map(() => 1), ...kept] : kept,
+    'float32',
+  );
+  const heap = (t: TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  addon.sumRows(heap(x), heap(out), rows, util.sizeFromShape(kept), mean ? 1 / rows : 1);
+  return out;
+}
+
+function maxPoolGrad(
+  { inputs, backend, attrs }: Parameters<KernelFunc>[0],
+  addon: NativeAddon,
+): TensorInfo | null {
+  const dy = input('MaxPoolGrad', inputs, 'dy');
+  const x = input('MaxPoolGrad', inputs, 'input');
+  if (!usable(undefined, dy, x)) return null;
+  const info = poolInfo('MaxPoolGrad', x.shape, attrs);
+  const wasm = backend as BackendWasm;
+  const out = wasm.makeOutput(x.shape, 'float32');
+  const heap = (t: TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  addon.maxPoolBackward(heap(x), heap(dy), heap(out), poolGeometry(info));
   return out;
 }

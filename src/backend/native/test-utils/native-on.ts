@@ -16,44 +16,31 @@ export function nativeAddonForTests(): NativeAddon | undefined {
   return undefined;
 }
 
-export type CallCounts = Record<
-  'convForward' | 'convBackwardData' | 'convBackwardFilter' | 'matMul' | 'maxPoolBackward',
-  number
->;
+const COUNTED = [
+  'convForward',
+  'convBackwardData',
+  'convBackwardFilter',
+  'matMul',
+  'maxPoolForward',
+  'maxPoolBackward',
+  'binary',
+  'unary',
+  'sumRows',
+] as const;
+export type CallCounts = Record<(typeof COUNTED)[number], number>;
 
 /** The addon with a count of its kernel calls, so that tests can tell a native run from a fall-back. */
 export function countingAddon(addon: NativeAddon): { addon: NativeAddon; calls: CallCounts } {
-  const calls: CallCounts = {
-    convForward: 0,
-    convBackwardData: 0,
-    convBackwardFilter: 0,
-    matMul: 0,
-    maxPoolBackward: 0,
-  };
-  const counted: NativeAddon = {
-    ...addon,
-    convForward: (...args) => {
-      calls.convForward++;
-      addon.convForward(...args);
-    },
-    convBackwardData: (...args) => {
-      calls.convBackwardData++;
-      addon.convBackwardData(...args);
-    },
-    convBackwardFilter: (...args) => {
-      calls.convBackwardFilter++;
-      addon.convBackwardFilter(...args);
-    },
-    matMul: (...args) => {
-      calls.matMul++;
-      addon.matMul(...args);
-    },
-    maxPoolBackward: (...args) => {
-      calls.maxPoolBackward++;
-      addon.maxPoolBackward(...args);
-    },
-  };
-  return { addon: counted, calls };
+  const calls = Object.fromEntries(COUNTED.map((name) => [name, 0])) as CallCounts;
+  const counted: Record<string, unknown> = { ...addon };
+  for (const name of COUNTED) {
+    const original = addon[name] as (...args: unknown[]) => void;
+    counted[name] = (...args: unknown[]) => {
+      calls[name]++;
+      original(...args);
+    };
+  }
+  return { addon: counted as unknown as NativeAddon, calls };
 }
 
 /** Start wasm with advkit's kernels and the (counted) native kernels over them; the counts, or undefined. */
