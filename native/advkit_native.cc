@@ -596,6 +596,27 @@ Napi::Value SumRows(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// channelAffine(x, scale, shift, out, n, channels): out = x * scale[c] + shift[c] over the last axis (batch
+// normalization with its statistics folded into one multiply-add per channel).
+Napi::Value ChannelAffine(const Napi::CallbackInfo &info) {
+  int64_t n = info[4].As<Napi::Number>().Int64Value();
+  int64_t c = info[5].As<Napi::Number>().Int64Value();
+  if (c < 1 || n % c != 0) throw Napi::RangeError::New(info.Env(), "channelAffine: n must be a multiple of channels");
+  const float *x = FloatData(info[0], n, "x");
+  const float *scale = FloatData(info[1], c, "scale");
+  const float *shift = FloatData(info[2], c, "shift");
+  float *out = FloatData(info[3], n, "out");
+  int64_t rows = n / c;
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * c;
+    float *o = out + r * c;
+#pragma omp simd
+    for (int64_t i = 0; i < c; i++) o[i] = xr[i] * scale[i] + shift[i];
+  }
+  return info.Env().Undefined();
+}
+
 // maxPoolForward(x, y, [N, H, W, C, OH, OW, FH, FW, SH, SW, PT, PL]): the maximum of each window (NaN never
 // wins, as on the cpu backend), one thread per image.
 Napi::Value MaxPoolForward(const Napi::CallbackInfo &info) {
@@ -674,6 +695,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("sumRows", Napi::Function::New(env, SumRows));
+  exports.Set("channelAffine", Napi::Function::New(env, ChannelAffine));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("clearCache", Napi::Function::New(env, ClearCache));

@@ -48,6 +48,15 @@ export interface NativeAddon {
   unary(op: number, x: Float32Array, out: Float32Array, n: number, alpha: number): void;
   /** out[c] = scale * sum over r of x[r * cols + c]. */
   sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number, scale: number): void;
+  /** out = x * scale[c] + shift[c] along the last axis of `channels`; n elements in all. */
+  channelAffine(
+    x: Float32Array,
+    scale: Float32Array,
+    shift: Float32Array,
+    out: Float32Array,
+    n: number,
+    channels: number,
+  ): void;
   setThreads(threads: number): void;
   info(): NativeAddonInfo;
   clearCache(): void;

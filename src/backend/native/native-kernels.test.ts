@@ -443,3 +443,34 @@ describe.skipIf(!available)('native max pooling equals cpu', () => {
     });
   }
 });
+
+describe.skipIf(!available)('native batch normalization equals cpu', () => {
+  const shape: Shape4 = [8, 16, 16, 20];
+  for (const [name, withOffset, withScale] of [
+    ['with offset and scale', true, true],
+    ['without offset and scale', false, false],
+  ] as const) {
+    it(name, async () => {
+      const rng = new Rng(name.length);
+      const xv = randomValues(rng, shape);
+      const mean = randomValues(rng, [20]);
+      const variance = randomValues(rng, [20]).map((v) => v * v + 0.1);
+      const offset = randomValues(rng, [20]);
+      const scale = randomValues(rng, [20]);
+      const run = () =>
+        tf.batchNorm(
+          tf.tensor(xv, shape),
+          tf.tensor1d(mean),
+          tf.tensor1d(variance),
+          withOffset ? tf.tensor1d(offset) : undefined,
+          withScale ? tf.tensor1d(scale) : undefined,
+          1e-3,
+        );
+      const before = calls.channelAffine;
+      const [native] = await runOn('wasm', run);
+      const [cpu] = await runOn('cpu', run);
+      expect(calls.channelAffine).toBe(before + 1);
+      expect(relativeError(native.values, cpu.values)).toBeLessThan(1e-5);
+    });
+  }
+});

@@ -19,7 +19,8 @@ import { NATIVE_ACTIVATIONS, type NativeAddon, type NativeAddonInfo } from './na
  * The wasm backend with its heaviest kernels on advkit's native addon (oneDNN): convolutions (plain, fused with
  * bias and activation, depthwise) and their input and filter gradients, matrix products (batched, transposed,
  * fused), max pooling and its gradient, and on large tensors the element-wise ops and reductions that
- * gradients of whole batches are made of (add, subtract, multiply, relu, step, sign, leading-axes sum and mean). Every other op stays on wasm, so tensors stay where they are: the addon reads and writes
+ * gradients of whole batches are made of (add, subtract, multiply, relu, step, sign, batch normalization,
+ * leading-axes sum and mean). Every other op stays on wasm, so tensors stay where they are: the addon reads and writes
  * the wasm heap in place, through the Float32Array views the backend hands out.
  *
  * A kernel falls back to the one it replaced (advkit's wasm kernel or the stock one) for what the addon does not
@@ -81,6 +82,7 @@ const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
   Relu: (args, addon) => unary(args, addon, 0),
   Step: (args, addon) => unary(args, addon, 1),
   Sign: (args, addon) => unary(args, addon, 2),
+  FusedBatchNorm: batchNorm,
   Sum: (args, addon) => reduceLeading(args, addon, false),
   Mean: (args, addon) => reduceLeading(args, addon, true),
 };
@@ -372,6 +374,46 @@ function reduceLeading(
   );
   const heap = (t: TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
   addon.sumRows(heap(x), heap(out), rows, util.sizeFromShape(kept), mean ? 1 / rows : 1);
+  return out;
+}
+
+/**
+ * Batch normalization with per-channel statistics (each of mean, variance, offset and scale one value per channel
+ * of the last axis, or absent): folded into out = x * a + b per channel, a = scale / sqrt(variance + eps) and
+ * b = offset - mean * a, computed in double here.
+ */
+function batchNorm(
+  { inputs, backend, attrs }: Parameters<KernelFunc>[0],
+  addon: NativeAddon,
+): TensorInfo | null {
+  const x = input('FusedBatchNorm', inputs, 'x');
+  if (!usable(undefined, x) || x.shape.length === 0 || util.sizeFromShape(x.shape) < NATIVE_ELEMENTWISE_MIN)
+    return null;
+  const channels = x.shape[x.shape.length - 1];
+  const wasm = backend as BackendWasm;
+  const perChannel = (name: string): Float32Array | null | false => {
+    const t = inputs[name];
+    if (t === undefined || t === null) return null;
+    if (t.dtype !== 'float32' || util.sizeFromShape(t.shape) !== channels) return false;
+    return wasm.typedArrayFromHeap(t) as Float32Array;
+  };
+  const mean = perChannel('mean');
+  const variance = perChannel('variance');
+  const offset = perChannel('offset');
+  const scale = perChannel('scale');
+  if (mean === false || variance === false || offset === false || scale === false) return null;
+  if (mean === null || variance === null) return null;
+  const eps = (attrs?.varianceEpsilon as number | undefined) ?? 0.001;
+  const a = new Float32Array(channels);
+  const b = new Float32Array(channels);
+  for (let c = 0; c < channels; c++) {
+    const factor = (scale === null ? 1 : scale[c]) / Math.sqrt(variance[c] + eps);
+    a[c] = factor;
+    b[c] = (offset === null ? 0 : offset[c]) - mean[c] * factor;
+  }
+  const out = wasm.makeOutput(x.shape, 'float32');
+  const heap = (t: TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  addon.channelAffine(heap(x), a, b, heap(out), util.sizeFromShape(x.shape), channels);
   return out;
 }
 

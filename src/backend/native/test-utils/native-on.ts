@@ -26,6 +26,7 @@ const COUNTED = [
   'binary',
   'unary',
   'sumRows',
+  'channelAffine',
 ] as const;
 export type CallCounts = Record<(typeof COUNTED)[number], number>;
 
