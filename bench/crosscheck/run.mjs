@@ -1,6 +1,6 @@
 // Cross-check of advkit's attacks against PyTorch on the same weights and the same images.
 //
-//   npm run build && node bench/crosscheck/run.mjs [--n 1000] [--eps 0.1,0.2,0.3]
+//   npm run build && node bench/crosscheck/run.mjs [--n 1000] [--eps 0.1,0.2,0.3] [--engine native|wasm]
 //
 // Loads the bundled MNIST CNN (models/mnist-cnn) on both sides (PyTorch reads the tfjs weight files), takes the
 // first n MNIST test images, and runs FGSM and PGD-40 (L-inf, step 0.01 * eps / 0.3, no random start so both
@@ -55,7 +55,8 @@ const torchRows = torch.stdout
 const tf = await import('@tensorflow/tfjs-core');
 const { initNodeBackend, loadClassifier, loadDataset } = await import(path.join(repo, 'dist/node.js'));
 const { runAttack, fgsm, pgd, toTensors } = await import(path.join(repo, 'dist/index.js'));
-await initNodeBackend({ backend: 'wasm' });
+const engine = await initNodeBackend({ backend: option('engine', 'native') });
+console.error(`advkit engine: ${engine}`);
 const model = await loadClassifier(modelDir);
 const test = await loadDataset('mnist', { split: 'test', dir: dataDir, download: false });
 const { x, y } = toTensors(
