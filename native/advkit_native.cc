@@ -264,6 +264,53 @@ Napi::Value ConvForward(const Napi::CallbackInfo &info) {
   });
 }
 
+// The input gradient of a convolution with one input channel (a grey image), stride 1, no dilation, no groups: oneDNN runs it at a fraction of its speed (3.3 ms for MNIST's 28x28 5x5 1 -> 16 layer at batch 128, 24
+// GFLOP/s), since its output has one channel per pixel. Here each input pixel gathers dy . w over its window
+// with the output channels as the vector lanes, accumulated in a vector and summed once. target_clones builds
+// it for AVX-512, AVX2 and plain x86-64 and picks one at load time.
+// Lanes = the output channels, known at compile time so that the accumulators stay in registers.
+template <int Lanes, int Channels>
+__attribute__((target_clones("avx512f", "avx2", "default"))) void FewChannelInputGradientLoop(
+    const ConvGeometry &g, const float *dy, const float *filter, float *dx) {
+#pragma omp parallel for schedule(static)
+  for (int64_t row = 0; row < g.n * g.h; row++) {
+    int64_t image = row / g.h, y = row % g.h;
+    for (int64_t x = 0; x < g.w; x++) {
+      float acc[Channels][Lanes] = {};
+      for (int64_t i = 0; i < g.kh; i++) {
+        int64_t oy = y + g.pt - i;
+        if (oy < 0 || oy >= g.oh) continue;
+        for (int64_t j = 0; j < g.kw; j++) {
+          int64_t ox = x + g.pl - j;
+          if (ox < 0 || ox >= g.ow) continue;
+          const float *d = dy + ((image * g.oh + oy) * g.ow + ox) * Lanes;
+          const float *w = filter + (i * g.kw + j) * Channels * Lanes;
+          for (int c = 0; c < Channels; c++) {
+#pragma omp simd
+            for (int l = 0; l < Lanes; l++) acc[c][l] += d[l] * w[c * Lanes + l];
+          }
+        }
+      }
+      float *out = dx + ((image * g.h + y) * g.w + x) * Channels;
+      for (int c = 0; c < Channels; c++) {
+        float sum = 0.f;
+        for (int l = 0; l < Lanes; l++) sum += acc[c][l];
+        out[c] = sum;
+      }
+    }
+  }
+}
+
+// One input channel and 16 or 32 filters (the MNIST models' first layers): 1.9x oneDNN. With 3 input channels
+// oneDNN was faster (CIFAR's 3 -> 32: 3.3 against 4.2 ms), so everything else goes to oneDNN.
+bool FewChannelInputGradientRun(const ConvGeometry &g, const float *dy, const float *filter, float *dx) {
+  if (g.g != 1 || g.sh != 1 || g.sw != 1 || g.dh != 1 || g.dw != 1) return false;
+  if (g.c == 1 && g.k == 16) FewChannelInputGradientLoop<16, 1>(g, dy, filter, dx);
+  else if (g.c == 1 && g.k == 32) FewChannelInputGradientLoop<32, 1>(g, dy, filter, dx);
+  else return false;
+  return true;
+}
+
 // convBackwardData(dy, filter, dx, geometry): the input gradient.
 Napi::Value ConvBackwardData(const Napi::CallbackInfo &info) {
   auto ints = Ints(info[3], 18, "geometry");
@@ -271,6 +318,7 @@ Napi::Value ConvBackwardData(const Napi::CallbackInfo &info) {
   float *dy = FloatData(info[0], geo.OutputSize(), "dy");
   float *filter = FloatData(info[1], geo.FilterSize(), "filter");
   float *dx = FloatData(info[2], geo.InputSize(), "dx");
+  if (FewChannelInputGradientRun(geo, dy, filter, dx)) return info.Env().Undefined();
   return Guarded(info, [&] {
     std::string key = Key("bwd_data", ints);
     Entry *entry = Primitives().Find(key);

@@ -92,6 +92,27 @@ describe.skipIf(!available)('native conv2d: forward, input and filter gradients 
   for (const c of randomCases(101, 24, false)) it(label(c), () => compareConv(c, false));
 });
 
+describe.skipIf(!available)('native one-channel input gradient (advkit loop, not oneDNN) equals cpu', () => {
+  const cases: ConvCase[] = [
+    { x: [128, 28, 28, 1], filter: [5, 5, 1, 16], strides: 1, pad: 'same' },
+    { x: [3, 9, 7, 1], filter: [3, 2, 1, 32], strides: 1, pad: 'valid' },
+    {
+      x: [2, 8, 9, 1],
+      filter: [4, 3, 1, 16],
+      strides: 1,
+      pad: [
+        [0, 0],
+        [3, 0],
+        [1, 2],
+        [0, 0],
+      ],
+    },
+    // strided: oneDNN's
+    { x: [2, 9, 9, 1], filter: [3, 3, 1, 16], strides: 2, pad: 'same' },
+  ];
+  for (const c of cases) it(label(c), () => compareConv(c, false));
+});
+
 describe.skipIf(!available)('native depthwise conv2d: forward, input and filter gradients equal cpu', () => {
   for (const c of randomCases(202, 16, true)) it(label(c), () => compareConv(c, true));
 });
