@@ -54,6 +54,11 @@ float *FloatData(const Napi::Value &value, size_t expected, const char *name) {
   return floats.Data();
 }
 
+// A Float32Array, or nullptr for null / undefined.
+float *OptionalFloatData(const Napi::Value &value, size_t expected, const char *name) {
+  return value.IsNull() || value.IsUndefined() ? nullptr : FloatData(value, expected, name);
+}
+
 std::vector<int64_t> Ints(const Napi::Value &value, size_t count, const char *name) {
   if (!value.IsArray()) throw Napi::TypeError::New(value.Env(), std::string(name) + ": expected an array");
   auto array = value.As<Napi::Array>();
@@ -129,6 +134,12 @@ struct ConvGeometry {
   memory::dims Dilations() const { return {dh - 1, dw - 1}; }
   memory::dims PadL() const { return {pt, pl}; }
   memory::dims PadR() const { return {pb, pr}; }
+
+  // The forward primitive that the backward ones are built against (oneDNN's hint).
+  dnnl::convolution_forward::primitive_desc TrainingHint() const {
+    return dnnl::convolution_forward::primitive_desc(ForwardDesc(dnnl::prop_kind::forward_training, memory::desc()),
+                                                     Engine());
+  }
 
   dnnl::convolution_forward::desc ForwardDesc(dnnl::prop_kind prop, const memory::desc &bias) const {
     if (bias.is_zero()) {
@@ -211,6 +222,14 @@ void WithWeightsLayout(Entry &entry, const memory::desc &user, const memory::des
                           : dnnl::reorder(dnnl::reorder::primitive_desc(Engine(), user, Engine(), wanted));
 }
 
+// The filter as the primitive reads it: the caller's buffer, or its reordered copy.
+memory WeightsIn(Entry &entry, float *filter) {
+  memory user_weights(entry.user_weights, Engine(), filter);
+  if (!entry.needs_reorder) return user_weights;
+  entry.reorder.execute(Stream(), user_weights, entry.scratch_weights);
+  return entry.scratch_weights;
+}
+
 // Runs `body` turning oneDNN's errors into JavaScript exceptions.
 template <typename Body>
 Napi::Value Guarded(const Napi::CallbackInfo &info, Body body) {
@@ -232,8 +251,8 @@ Napi::Value ConvForward(const Napi::CallbackInfo &info) {
   ConvGeometry geo = ConvGeometry::From(ints);
   float *x = FloatData(info[0], geo.InputSize(), "x");
   float *filter = FloatData(info[1], geo.FilterSize(), "filter");
-  bool has_bias = !info[2].IsNull() && !info[2].IsUndefined();
-  float *bias = has_bias ? FloatData(info[2], geo.k, "bias") : nullptr;
+  float *bias = OptionalFloatData(info[2], geo.k, "bias");
+  bool has_bias = bias != nullptr;
   float *y = FloatData(info[3], geo.OutputSize(), "y");
   int activation = info[5].As<Napi::Number>().Int32Value();
   float alpha = info[6].As<Napi::Number>().FloatValue();
@@ -249,12 +268,7 @@ Napi::Value ConvForward(const Napi::CallbackInfo &info) {
       WithWeightsLayout(fresh, geo.UserWeights(), pd.weights_desc(), false);
       entry = Primitives().Insert(key, std::move(fresh));
     }
-    memory user_weights(entry->user_weights, Engine(), filter);
-    memory weights = user_weights;
-    if (entry->needs_reorder) {
-      entry->reorder.execute(Stream(), user_weights, entry->scratch_weights);
-      weights = entry->scratch_weights;
-    }
+    memory weights = WeightsIn(*entry, filter);
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(geo.Src(), Engine(), x)},
                                          {DNNL_ARG_WEIGHTS, weights},
                                          {DNNL_ARG_DST, memory(geo.Dst(), Engine(), y)}};
@@ -323,8 +337,7 @@ Napi::Value ConvBackwardData(const Napi::CallbackInfo &info) {
     std::string key = Key("bwd_data", ints);
     Entry *entry = Primitives().Find(key);
     if (entry == nullptr) {
-      auto hint = dnnl::convolution_forward::primitive_desc(
-          geo.ForwardDesc(dnnl::prop_kind::forward_training, memory::desc()), Engine());
+      auto hint = geo.TrainingHint();
       auto desc = dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, geo.Src(),
                                                         geo.AnyWeights(), geo.Dst(), geo.Strides(),
                                                         geo.Dilations(), geo.PadL(), geo.PadR());
@@ -334,12 +347,7 @@ Napi::Value ConvBackwardData(const Napi::CallbackInfo &info) {
       WithWeightsLayout(fresh, geo.UserWeights(), pd.weights_desc(), false);
       entry = Primitives().Insert(key, std::move(fresh));
     }
-    memory user_weights(entry->user_weights, Engine(), filter);
-    memory weights = user_weights;
-    if (entry->needs_reorder) {
-      entry->reorder.execute(Stream(), user_weights, entry->scratch_weights);
-      weights = entry->scratch_weights;
-    }
+    memory weights = WeightsIn(*entry, filter);
     entry->primitive.execute(Stream(), {{DNNL_ARG_DIFF_DST, memory(geo.Dst(), Engine(), dy)},
                                         {DNNL_ARG_WEIGHTS, weights},
                                         {DNNL_ARG_DIFF_SRC, memory(geo.Src(), Engine(), dx)}});
@@ -358,8 +366,7 @@ Napi::Value ConvBackwardFilter(const Napi::CallbackInfo &info) {
     std::string key = Key("bwd_weights", ints);
     Entry *entry = Primitives().Find(key);
     if (entry == nullptr) {
-      auto hint = dnnl::convolution_forward::primitive_desc(
-          geo.ForwardDesc(dnnl::prop_kind::forward_training, memory::desc()), Engine());
+      auto hint = geo.TrainingHint();
       auto desc = dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, geo.Src(),
                                                            geo.AnyWeights(), geo.Dst(), geo.Strides(),
                                                            geo.Dilations(), geo.PadL(), geo.PadR());
@@ -416,8 +423,8 @@ Napi::Value MatMul(const Napi::CallbackInfo &info) {
   }
   float *a = FloatData(info[0], size_a, "a");
   float *b = FloatData(info[1], size_b, "b");
-  bool has_bias = !info[2].IsNull() && !info[2].IsUndefined();
-  float *bias = has_bias ? FloatData(info[2], n, "bias") : nullptr;
+  float *bias = OptionalFloatData(info[2], n, "bias");
+  bool has_bias = bias != nullptr;
   float *c = FloatData(info[3], size_c, "c");
   int activation = info[7].As<Napi::Number>().Int32Value();
   float alpha = info[8].As<Napi::Number>().FloatValue();

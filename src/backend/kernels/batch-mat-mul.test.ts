@@ -1,7 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../util/rng.js';
-import { randomValues, relativeError, runOn, startWasmWithAdvkitKernels } from './test-utils/wasm-vs-cpu.js';
+import {
+  randomValues,
+  relativeError,
+  runOn,
+  startWasmWithAdvkitKernels,
+  transposedShape,
+} from './test-utils/wasm-vs-cpu.js';
 
 beforeAll(startWasmWithAdvkitKernels);
 
@@ -13,13 +19,6 @@ const CASES: { a: number[]; b: number[] }[] = [
   { a: [2, 3, 4, 6], b: [6, 5] },
   { a: [4, 6], b: [2, 6, 5] },
 ];
-
-function transposedShape(shape: number[], flag: boolean): number[] {
-  if (!flag) return shape;
-  const s = shape.slice();
-  [s[s.length - 2], s[s.length - 1]] = [s[s.length - 1], s[s.length - 2]];
-  return s;
-}
 
 describe('BatchMatMul on wasm equals cpu for every transpose flag', () => {
   for (const c of CASES) {

@@ -1,7 +1,7 @@
 import { broadcast_util, util, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { AdvkitError } from '../../errors.js';
-import { input } from './kernel-attrs.js';
+import { input, matMulDims } from './kernel-attrs.js';
 import { WasmOps, type StockKernels } from './wasm-ops.js';
 
 /**
@@ -23,12 +23,9 @@ export function makeBatchMatMul(stock: StockKernels): KernelFunc {
         `BatchMatMul on wasm supports float32 only, got ${a.dtype} and ${b.dtype}.`,
       );
     }
+    const { m, k, kB, n } = matMulDims(a, b, transposeA, transposeB);
     const aRank = a.shape.length;
     const bRank = b.shape.length;
-    const m = transposeA ? a.shape[aRank - 1] : a.shape[aRank - 2];
-    const k = transposeA ? a.shape[aRank - 2] : a.shape[aRank - 1];
-    const kB = transposeB ? b.shape[bRank - 1] : b.shape[bRank - 2];
-    const n = transposeB ? b.shape[bRank - 2] : b.shape[bRank - 1];
     if (k !== kB) {
       throw new AdvkitError(
         'INVALID_ARGUMENT',

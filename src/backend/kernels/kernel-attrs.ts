@@ -66,3 +66,37 @@ export function convInfo(
     'channelsLast',
   );
 }
+
+/** Window geometry of a pooling kernel (MaxPool, MaxPoolGrad, AvgPoolGrad) from the attributes tfjs passes. */
+export function poolInfo(
+  kernel: string,
+  xShape: number[],
+  attrs: NamedAttrMap | undefined,
+): backend_util.Conv2DInfo {
+  if (attrs === undefined) throw new AdvkitError('INTERNAL', `${kernel}: missing attributes.`);
+  return backend_util.computePool2DInfo(
+    shape4(kernel, 'input', xShape),
+    attrs.filterSize as number | [number, number],
+    attrs.strides as number | [number, number],
+    1,
+    attrs.pad as Pad,
+    attrs.dimRoundingMode as Rounding,
+  );
+}
+
+/** op(a) is [m, k] and op(b) is [kB, n] (k === kB for a valid product): the sizes of a batched matrix product. */
+export function matMulDims(
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+): { m: number; k: number; kB: number; n: number } {
+  const aRank = a.shape.length;
+  const bRank = b.shape.length;
+  return {
+    m: transposeA ? a.shape[aRank - 1] : a.shape[aRank - 2],
+    k: transposeA ? a.shape[aRank - 2] : a.shape[aRank - 1],
+    kB: transposeB ? b.shape[bRank - 1] : b.shape[bRank - 2],
+    n: transposeB ? b.shape[bRank - 2] : b.shape[bRank - 1],
+  };
+}

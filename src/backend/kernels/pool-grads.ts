@@ -1,26 +1,7 @@
-import { backend_util, type KernelFunc, type NamedAttrMap } from '@tensorflow/tfjs-core';
+import { backend_util, type KernelFunc } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { AdvkitError } from '../../errors.js';
-import { input, shape4 } from './kernel-attrs.js';
+import { input, poolInfo } from './kernel-attrs.js';
 import { WasmOps, type StockKernels } from './wasm-ops.js';
-
-type Pad = 'valid' | 'same' | number | backend_util.ExplicitPadding;
-
-function poolInfo(
-  kernel: string,
-  xShape: number[],
-  attrs: NamedAttrMap | undefined,
-): backend_util.Conv2DInfo {
-  if (attrs === undefined) throw new AdvkitError('INTERNAL', `${kernel}: missing attributes.`);
-  return backend_util.computePool2DInfo(
-    shape4(kernel, 'input', xShape),
-    attrs.filterSize as number | [number, number],
-    attrs.strides as number | [number, number],
-    1,
-    attrs.pad as Pad,
-    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-  );
-}
 
 /**
  * MaxPool gradient: dy of each window goes to the window's first maximum (row-major scan, NaN never wins), the

@@ -1,7 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../util/rng.js';
-import { dilateFilter, randomValues, relativeError, runOn } from '../kernels/test-utils/wasm-vs-cpu.js';
+import {
+  dilateFilter,
+  dilatedTaps,
+  randomValues,
+  relativeError,
+  runOn,
+  transposedShape,
+} from '../kernels/test-utils/wasm-vs-cpu.js';
 import { nativeAddonForTests, startWasmWithNativeKernels, type CallCounts } from './test-utils/native-on.js';
 
 type Shape4 = [number, number, number, number];
@@ -221,26 +228,11 @@ describe.skipIf(!available)('native dilated convolutions equal cpu', () => {
       const [dxCpu, dwSpread] = await runOn('cpu', grads(spread, 1));
       expect(relativeError(dxNative.values, dxCpu.values)).toBeLessThan(TOLERANCE);
       // the spread filter's gradient at the dilated taps is the dilated filter's gradient
-      const [kh, kw, ci, co] = c.filter;
-      const plane = ci * co;
-      const dwCpu = new Float32Array(dwNative.values.length);
-      for (let i = 0; i < kh; i++) {
-        for (let j = 0; j < kw; j++) {
-          const src = (i * 2 * spread.shape[1] + j * 2) * plane;
-          dwCpu.set(dwSpread.values.subarray(src, src + plane), (i * kw + j) * plane);
-        }
-      }
+      const dwCpu = dilatedTaps(dwSpread, c.filter, [2, 2]);
       expect(relativeError(dwNative.values, dwCpu)).toBeLessThan(TOLERANCE);
     });
   }
 });
-
-function transposedShape(shape: number[], flag: boolean): number[] {
-  if (!flag) return shape;
-  const s = shape.slice();
-  [s[s.length - 2], s[s.length - 1]] = [s[s.length - 1], s[s.length - 2]];
-  return s;
-}
 
 describe.skipIf(!available)('native matMul equals cpu', () => {
   const cases: { a: number[]; b: number[] }[] = [

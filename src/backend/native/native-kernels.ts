@@ -11,7 +11,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { convAttrs, convInfo, input, shape4 } from '../kernels/kernel-attrs.js';
+import { convAttrs, convInfo, input, matMulDims, poolInfo, shape4 } from '../kernels/kernel-attrs.js';
 import { leadingAxes } from '../kernels/leading-axes-reduce.js';
 import { NATIVE_ACTIVATIONS, type NativeAddon, type NativeAddonInfo } from './native-addon.js';
 
@@ -97,6 +97,19 @@ const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
  */
 export const NATIVE_ELEMENTWISE_MIN = 16_384;
 
+/**
+ * A float32 output of `shape` on the wasm heap, and float32 views of tensors' storage for the addon. Take the
+ * views after the allocation: growing the heap replaces its buffer.
+ */
+function heapOutput(
+  backend: unknown,
+  shape: number[],
+): { out: TensorInfo; heap: (t: TensorInfo) => Float32Array } {
+  const wasm = backend as BackendWasm;
+  const out = wasm.makeOutput(shape, 'float32');
+  return { out, heap: (t) => wasm.typedArrayFromHeap(t) as Float32Array };
+}
+
 /** [N, H, W, C, OH, OW, K, KH, KW, SH, SW, DH, DW, PT, PB, PL, PR, G]: the addon's convolution geometry. */
 export function convGeometry(info: backend_util.Conv2DInfo, depthwise: boolean): number[] {
   const p = info.padInfo;
@@ -165,9 +178,12 @@ function convForward(
   );
   const bias = fused ? biasOf(inputs, info.outChannels) : null;
   if (bias === false) return null;
-  const wasm = backend as BackendWasm;
-  const out = wasm.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
-  const heap = (t: TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  const { out, heap } = heapOutput(backend, [
+    info.batchSize,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+  ]);
   addon.convForward(
     heap(x),
     heap(filter),
@@ -191,9 +207,7 @@ function convBackwardData(
   if (!usable(attrs, dy, filter)) return null;
   const xShape = shape4(name, 'inputShape', attrs?.inputShape);
   const info = convInfo(xShape, shape4(name, 'filter', filter.shape), convAttrs(name, attrs), depthwise);
-  const wasm = backend as BackendWasm;
-  const out = wasm.makeOutput(xShape, 'float32');
-  const heap = (t: TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  const { out, heap } = heapOutput(backend, xShape);
   addon.convBackwardData(heap(dy), heap(filter), heap(out), convGeometry(info, depthwise));
   return out;
 }
@@ -209,9 +223,7 @@ function convBackwardFilter(
   if (!usable(attrs, x, dy)) return null;
   const filterShape = shape4(name, 'filterShape', attrs?.filterShape);
   const info = convInfo(shape4(name, 'x', x.shape), filterShape, convAttrs(name, attrs), depthwise);
-  const wasm = backend as BackendWasm;
-  const out = wasm.makeOutput(filterShape, 'float32');
-  const heap = (t: TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  const { out, heap } = heapOutput(backend, filterShape);
   addon.convBackwardFilter(heap(x), heap(dy), heap(out), convGeometry(info, depthwise));
   return out;
 }
@@ -229,12 +241,7 @@ function matMul(
   if (activation === null) return null;
   const transposeA = attrs?.transposeA === true;
   const transposeB = attrs?.transposeB === true;
-  const aRank = a.shape.length;
-  const bRank = b.shape.length;
-  const m = transposeA ? a.shape[aRank - 1] : a.shape[aRank - 2];
-  const k = transposeA ? a.shape[aRank - 2] : a.shape[aRank - 1];
-  const kB = transposeB ? b.shape[bRank - 1] : b.shape[bRank - 2];
-  const n = transposeB ? b.shape[bRank - 2] : b.shape[bRank - 1];
+  const { m, k, kB, n } = matMulDims(a, b, transposeA, transposeB);
   if (k !== kB) return null; // the replaced kernel reports the mismatch
   const outerA = a.shape.slice(0, -2);
   const outerB = b.shape.slice(0, -2);
@@ -244,9 +251,7 @@ function matMul(
   const batchB = [...new Array<number>(outer.length - outerB.length).fill(1), ...outerB];
   const bias = fused ? biasOf(inputs, n) : null;
   if (bias === false) return null;
-  const wasm = backend as BackendWasm;
-  const out = wasm.makeOutput([...outer, m, n], 'float32');
-  const heap = (t: TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  const { out, heap } = heapOutput(backend, [...outer, m, n]);
   addon.matMul(
     heap(a),
     heap(b),
@@ -278,21 +283,6 @@ function poolGeometry(info: backend_util.Conv2DInfo): number[] {
   ];
 }
 
-function poolInfo(
-  kernel: string,
-  xShape: number[],
-  attrs: NamedAttrMap | undefined,
-): backend_util.Conv2DInfo {
-  return backend_util.computePool2DInfo(
-    shape4(kernel, 'input', xShape),
-    attrs?.filterSize as number | [number, number],
-    attrs?.strides as number | [number, number],
-    1,
-    attrs?.pad as 'valid' | 'same' | number | backend_util.ExplicitPadding,
-    attrs?.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-  );
-}
-
 function maxPool(
   { inputs, backend, attrs }: Parameters<KernelFunc>[0],
   addon: NativeAddon,
@@ -300,9 +290,12 @@ function maxPool(
   const x = input('MaxPool', inputs, 'x');
   if (!usable(undefined, x)) return null;
   const info = poolInfo('MaxPool', x.shape, attrs);
-  const wasm = backend as BackendWasm;
-  const out = wasm.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
-  const heap = (t: TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  const { out, heap } = heapOutput(backend, [
+    info.batchSize,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+  ]);
   addon.maxPoolForward(heap(x), heap(out), poolGeometry(info));
   return out;
 }
@@ -336,9 +329,7 @@ function binary(
     mode = 2;
     inner = util.sizeFromShape(a.shape);
   } else return null;
-  const wasm = backend as BackendWasm;
-  const out = wasm.makeOutput(outShape, 'float32');
-  const heap = (t: TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  const { out, heap } = heapOutput(backend, outShape);
   addon.binary(op, heap(a), heap(b), heap(out), [n, mode, inner]);
   return out;
 }
@@ -352,9 +343,7 @@ function unary(
   if (!usable(undefined, x)) return null;
   const n = util.sizeFromShape(x.shape);
   if (n < NATIVE_ELEMENTWISE_MIN) return null;
-  const wasm = backend as BackendWasm;
-  const out = wasm.makeOutput(x.shape, 'float32');
-  const heap = (t: TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  const { out, heap } = heapOutput(backend, x.shape);
   addon.unary(op, heap(x), heap(out), n, (attrs?.alpha as number | undefined) ?? 0);
   return out;
 }
@@ -370,12 +359,10 @@ function reduceLeading(
   if (axes === null) return null;
   const rows = util.sizeFromShape(x.shape.slice(0, axes));
   const kept = x.shape.slice(axes);
-  const wasm = backend as BackendWasm;
-  const out = wasm.makeOutput(
+  const { out, heap } = heapOutput(
+    backend,
     attrs?.keepDims === true ? [...x.shape.slice(0, axes).map(() => 1), ...kept] : kept,
-    'float32',
   );
-  const heap = (t: TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
   addon.sumRows(heap(x), heap(out), rows, util.sizeFromShape(kept), mean ? 1 / rows : 1);
   return out;
 }
@@ -393,12 +380,11 @@ function batchNorm(
   if (!usable(undefined, x) || x.shape.length === 0 || util.sizeFromShape(x.shape) < NATIVE_ELEMENTWISE_MIN)
     return null;
   const channels = x.shape[x.shape.length - 1];
-  const wasm = backend as BackendWasm;
   const perChannel = (name: string): Float32Array | null | false => {
     const t = inputs[name];
     if (t === undefined || t === null) return null;
     if (t.dtype !== 'float32' || util.sizeFromShape(t.shape) !== channels) return false;
-    return wasm.typedArrayFromHeap(t) as Float32Array;
+    return (backend as BackendWasm).typedArrayFromHeap(t) as Float32Array;
   };
   const mean = perChannel('mean');
   const variance = perChannel('variance');
@@ -414,8 +400,7 @@ function batchNorm(
     a[c] = factor;
     b[c] = (offset === null ? 0 : offset[c]) - mean[c] * factor;
   }
-  const out = wasm.makeOutput(x.shape, 'float32');
-  const heap = (t: TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  const { out, heap } = heapOutput(backend, x.shape);
   addon.channelAffine(heap(x), a, b, heap(out), util.sizeFromShape(x.shape), channels);
   return out;
 }
@@ -428,9 +413,7 @@ function maxPoolGrad(
   const x = input('MaxPoolGrad', inputs, 'input');
   if (!usable(undefined, dy, x)) return null;
   const info = poolInfo('MaxPoolGrad', x.shape, attrs);
-  const wasm = backend as BackendWasm;
-  const out = wasm.makeOutput(x.shape, 'float32');
-  const heap = (t: TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+  const { out, heap } = heapOutput(backend, x.shape);
   addon.maxPoolBackward(heap(x), heap(dy), heap(out), poolGeometry(info));
   return out;
 }

@@ -76,3 +76,32 @@ export function dilateFilter(
   }
   return { shape: [eh, ew, ci, co], values: out };
 }
+
+/**
+ * The inverse of `dilateFilter` for a gradient: the taps of a spread filter's gradient at the dilated positions,
+ * which are the dilated filter's gradient.
+ */
+export function dilatedTaps(
+  spread: { shape: number[]; values: Float32Array },
+  shape: number[],
+  dilation: [number, number],
+): Float32Array {
+  const [kh, kw, ci, co] = shape;
+  const plane = ci * co;
+  const out = new Float32Array(kh * kw * plane);
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const src = (i * dilation[0] * spread.shape[1] + j * dilation[1]) * plane;
+      out.set(spread.values.subarray(src, src + plane), (i * kw + j) * plane);
+    }
+  }
+  return out;
+}
+
+/** A matrix operand's stored shape when it is used transposed (its last two axes swapped). */
+export function transposedShape(shape: number[], flag: boolean): number[] {
+  if (!flag) return shape;
+  const s = shape.slice();
+  [s[s.length - 2], s[s.length - 1]] = [s[s.length - 1], s[s.length - 2]];
+  return s;
+}
