@@ -21,8 +21,9 @@ let loaded: NativeLoad | undefined;
  * oneDNN runs on OpenMP, whose threads by default spin for a while after each parallel region. Between two
  * kernels tfjs runs JavaScript and wasm on the main thread, and on a machine with other work (two vitest
  * workers, a server's other requests) spinning threads take the cores that thread needs: a gradient step was
- * measured 1.3-2.6x slower than with sleeping threads (bench/engine/omp-wait.mjs). So threads sleep when idle (OMP_WAIT_POLICY=PASSIVE)
- * unless the user set OpenMP's wait policy or spin count; libgomp reads both when the addon loads it.
+ * measured 1.3-2.6x slower than with sleeping threads (bench/engine/omp-wait.mjs). So threads sleep when idle
+ * (OMP_WAIT_POLICY=PASSIVE) unless the user set OpenMP's wait policy or spin count; libgomp reads both when the
+ * addon loads it.
  */
 export function loadNativeAddon(): NativeLoad {
   if (loaded !== undefined) return loaded;
