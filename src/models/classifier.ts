@@ -2,6 +2,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { GraphModel } from '@tensorflow/tfjs-converter';
 import { AdvkitError, invalidArgument } from '../errors.js';
+import {
+  GraphModelAccess,
+  LayersModelAccess,
+  type ActivationTap,
+  type GraphNodeInfo,
+  type LayerAccess,
+  type ModelActivations,
+} from './layer-access.js';
 import type { ClassifierMetadata } from './metadata.js';
 import type { Model } from './model.js';
 import { applyPreprocessing, validatePreprocessing, type Preprocessing } from './preprocessing.js';
@@ -15,6 +23,8 @@ export interface ClassifierOptions {
    * of a final Softmax node).
    */
   graphOutputNode?: string;
+  /** GraphModel only: the nodes of its GraphDef, which name its intermediate activations. */
+  graphNodes?: GraphNodeInfo[];
 }
 
 /**
@@ -30,6 +40,7 @@ export class Classifier implements Model {
   readonly numClasses: number;
   readonly preprocessing: Preprocessing;
   metadata: ClassifierMetadata;
+  readonly activations?: ModelActivations;
   private readonly graphOutputNode: string | undefined;
   private disposed = false;
   private logitsChecked = false;
@@ -61,15 +72,22 @@ export class Classifier implements Model {
     this.numClasses = metadata.classNames.length;
     this.preprocessing = metadata.preprocessing;
     this.graphOutputNode = options.graphOutputNode;
+    const access = this.layerAccess(options.graphNodes);
+    if (access !== undefined) this.activations = this.activationsOf(access);
   }
 
   /** Logits [n, numClasses] for a pixel-space batch x [n, h, w, c]. `training` switches dropout/batch-norm. */
   logits(x: tf.Tensor4D, opts: { training?: boolean } = {}): tf.Tensor2D {
+    return this.logitsOf(x, (input) => this.runNet(input, opts.training === true));
+  }
+
+  /** Logits of x where `run` maps the preprocessed batch to the network's output. */
+  private logitsOf(x: tf.Tensor4D, run: (input: tf.Tensor4D) => tf.Tensor): tf.Tensor2D {
     this.assertUsable();
     this.checkInput(x);
     return tf.tidy(() => {
       const input = applyPreprocessing(x, this.preprocessing);
-      const out = this.runNet(input, opts.training === true);
+      const out = run(input);
       if (out.size !== x.shape[0] * this.numClasses) {
         throw new AdvkitError(
           'UNSUPPORTED',
@@ -104,6 +122,22 @@ export class Classifier implements Model {
     if (this.disposed) return;
     this.disposed = true;
     this.net.dispose();
+  }
+
+  private layerAccess(graphNodes: GraphNodeInfo[] | undefined): LayerAccess | undefined {
+    if (!(this.net instanceof GraphModel)) return new LayersModelAccess(this.net);
+    if (graphNodes === undefined) return undefined;
+    return new GraphModelAccess(this.net, graphNodes, this.inputShape, this.graphOutputNode);
+  }
+
+  private activationsOf(access: LayerAccess): ModelActivations {
+    return {
+      layers: () => access.activationLayers(),
+      defaultLayer: () => access.defaultActivationLayer(),
+      layer: (name) => access.activationLayer(name),
+      logits: (x: tf.Tensor4D, layer: string, tap: ActivationTap) =>
+        this.logitsOf(x, (input) => access.runWithTap(input, layer, tap)),
+    };
   }
 
   private runNet(input: tf.Tensor4D, training: boolean): tf.Tensor {

@@ -5,6 +5,7 @@ import { AdvkitError, invalidArgument } from '../errors.js';
 import { ADVKIT_VERSION } from '../version.js';
 import { Classifier, type ClassifierNet } from './classifier.js';
 import { checkFiniteWeights } from './finite-weights.js';
+import { graphNodesOf, type GraphNodeInfo } from './layer-access.js';
 import { ADVKIT_MODEL_FORMAT, type ClassifierMetadata } from './metadata.js';
 import type { Preprocessing } from './preprocessing.js';
 import { findGraphSoftmax, stripLayersSoftmax } from './softmax.js';
@@ -45,6 +46,7 @@ function signatureOutputNames(signature: unknown): string[] | undefined {
 interface BuiltNet {
   net: ClassifierNet;
   graphOutputNode?: string;
+  graphNodes?: GraphNodeInfo[];
   note?: string;
 }
 
@@ -57,7 +59,7 @@ async function buildNet(artifacts: tf.io.ModelArtifacts, source: string): Promis
     if (isGraphModelArtifacts(artifacts)) {
       const { outputNode, note } = findGraphSoftmax(topology, signatureOutputNames(artifacts.signature));
       const net = await loadGraphModel(tf.io.fromMemory(artifacts));
-      return { net, graphOutputNode: outputNode, note };
+      return { net, graphOutputNode: outputNode, graphNodes: graphNodesOf(topology), note };
     }
     const { topology: logitsTopology, note } = stripLayersSoftmax(topology);
     const net = await tfl.loadLayersModel(tf.io.fromMemory({ ...artifacts, modelTopology: logitsTopology }));
@@ -134,7 +136,7 @@ function countOutputs(net: ClassifierNet, inputShape: [number, number, number], 
  */
 export async function classifierFromArtifacts(src: ClassifierSource): Promise<Classifier> {
   checkFiniteWeights(src.artifacts, src.source);
-  const { net, graphOutputNode, note } = await buildNet(src.artifacts, src.source);
+  const { net, graphOutputNode, graphNodes, note } = await buildNet(src.artifacts, src.source);
   try {
     const inputShape = src.inputShape ?? src.metadata?.inputShape ?? inferInputShape(net, src.source);
     checkInputShape(net, inputShape, src);
@@ -155,7 +157,7 @@ export async function classifierFromArtifacts(src: ClassifierSource): Promise<Cl
       classNames,
     };
     if (notes.length > 0) metadata.notes = notes;
-    return new Classifier(net, metadata, { graphOutputNode });
+    return new Classifier(net, metadata, { graphOutputNode, graphNodes });
   } catch (err) {
     net.dispose();
     throw err;

@@ -2,6 +2,13 @@
 export { Classifier, type ClassifierNet, type ClassifierOptions } from './classifier.js';
 export type { Model } from './model.js';
 export {
+  graphNodesOf,
+  type ActivationLayer,
+  type ActivationTap,
+  type GraphNodeInfo,
+  type ModelActivations,
+} from './layer-access.js';
+export {
   CountedModel,
   disposePass,
   type CountedModelOptions,

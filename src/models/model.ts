@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import type { ModelActivations } from './layer-access.js';
 
 /**
  * What attacks, evaluations and explanations need from an image classifier (Foolbox 3's Model: bounds and a
@@ -22,6 +23,11 @@ export interface Model {
   logits(x: tf.Tensor4D, opts?: { training?: boolean }): tf.Tensor2D;
   /** Class probabilities softmax(logits), for display only. */
   predict(x: tf.Tensor4D): tf.Tensor2D;
+  /**
+   * Intermediate 4-D activations by layer or graph node (Grad-CAM, channel visualization); absent when the
+   * model cannot expose them (a black box, a model served over HTTP).
+   */
+  readonly activations?: ModelActivations;
   /** Frees what the model owns (a wrapper decides whether that includes the model it wraps). */
   dispose(): void;
 }
