@@ -1,0 +1,1 @@
+/** Explanations (browser-safe): attribution methods through the Model interface, their sanity checks, feature visualization. */
