@@ -8,6 +8,7 @@ import { registerPatchCommand } from './commands/patch.js';
 import { registerAttackCommand } from './commands/attack.js';
 import { registerEvaluateCommand } from './commands/evaluate.js';
 import { registerCompareCommand } from './commands/compare.js';
+import { registerVisualizeCommand } from './commands/visualize.js';
 import { ADVKIT_VERSION } from '../version.js';
 
 export interface CliIo {
@@ -33,6 +34,7 @@ export function buildProgram(io: CliIo): Command {
   registerEvaluateCommand(program, io);
   registerCompareCommand(program, io);
   registerPatchCommand(program, io);
+  registerVisualizeCommand(program, io);
   registerInfoCommand(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });

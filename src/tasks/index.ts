@@ -5,12 +5,14 @@ export { evaluateTask, type EvaluateProgress, type EvaluateResult } from './eval
 export { patchTask, type PatchResult } from './patch.js';
 export { predictTask, type PredictResult } from './predict.js';
 export { trainTask } from './train.js';
+export { visualizeTask, type VisualizeResult } from './visualize.js';
 import { attackTask } from './attack.js';
 import { compareTask } from './compare.js';
 import { evaluateTask } from './evaluate.js';
 import { patchTask } from './patch.js';
 import { predictTask } from './predict.js';
 import { trainTask } from './train.js';
+import { visualizeTask } from './visualize.js';
 
 /** Every task by name, for surfaces that dispatch on it (a server route, a queue worker). */
 export const TASKS = {
@@ -20,4 +22,5 @@ export const TASKS = {
   compare: compareTask,
   train: trainTask,
   patch: patchTask,
+  visualize: visualizeTask,
 } as const;
