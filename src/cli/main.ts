@@ -8,6 +8,7 @@ import { registerPatchCommand } from './commands/patch.js';
 import { registerAttackCommand } from './commands/attack.js';
 import { registerEvaluateCommand } from './commands/evaluate.js';
 import { registerCompareCommand } from './commands/compare.js';
+import { registerExperimentCommand } from './commands/experiment.js';
 import { registerVisualizeCommand } from './commands/visualize.js';
 import { ADVKIT_VERSION } from '../version.js';
 
@@ -34,6 +35,7 @@ export function buildProgram(io: CliIo): Command {
   registerEvaluateCommand(program, io);
   registerCompareCommand(program, io);
   registerPatchCommand(program, io);
+  registerExperimentCommand(program, io);
   registerVisualizeCommand(program, io);
   registerInfoCommand(program, io);
   for (const cmd of program.commands) {
