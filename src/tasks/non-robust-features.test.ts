@@ -40,6 +40,11 @@ describe('non-robust-features task', () => {
       training: { epochs: 1, optimizer: 'adam', seed: 5 },
     });
     expect(result.datasets.map((d) => d.rule)).toEqual(['det', 'rand']);
+    const work = result.datasets.reduce(
+      (t, d) => t + d.generation.seconds + d.trainSeconds + d.evalSeconds,
+      0,
+    );
+    expect(result.workSeconds).toBeCloseTo(work, 6);
     for (const d of result.datasets) {
       expect(d.generation.images).toBe(40);
       expect(d.generation.kept).toBe(Math.round(d.generation.successRate * 40));

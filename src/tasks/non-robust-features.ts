@@ -105,8 +105,10 @@ export interface NonRobustFeaturesResult extends TaskResult {
   paper: Partial<Record<RelabelRule, number>>;
   datasets: NrfDatasetResult[];
   backend: string;
-  /** Seconds of this call (a resumed run counts only what it redid; see each dataset's seconds). */
+  /** Seconds of this call: a run that continued saved state counts only what it did itself. */
   seconds: number;
+  /** Relabelling, training and testing seconds of every dataset, summed over all the calls that worked on them. */
+  workSeconds: number;
   command?: string;
   notes: string[];
 }
@@ -161,6 +163,8 @@ export const nonRobustFeaturesTask: NrfTask = {
       notes.push(text);
       ctx.onNote?.(text);
     };
+    // What this call did with saved state is told as it happens, not kept: the result is the same either way.
+    const say = (text: string): void => ctx.onNote?.(text);
     const source = await openModel(settings.model, { defaultName: settings.model, flag: "'model'" });
     const model = source.model;
     try {
@@ -175,8 +179,7 @@ export const nonRobustFeaturesTask: NrfTask = {
       for (const text of new Set([...(trainData.notes ?? []), ...(testData.notes ?? [])])) note(text);
       const sha256 = await modelSha256(model);
       const stateDir = ctx.stateDir === undefined ? undefined : path.resolve(ctx.stateDir);
-      if (stateDir !== undefined)
-        await claimState(stateDir, { settings, sha256 }, ctx.restart === true, note);
+      if (stateDir !== undefined) await claimState(stateDir, { settings, sha256 }, ctx.restart === true, say);
       const backend = engineName();
       ctx.onProgress?.({
         stage: 'start',
@@ -213,7 +216,7 @@ export const nonRobustFeaturesTask: NrfTask = {
           },
         );
         if (generated.stats.resumedChunks > 0) {
-          note(
+          say(
             `${rule}: ${generated.stats.resumedChunks} of ${generated.stats.chunks} chunks read back from ${stateDir}`,
           );
         }
@@ -273,6 +276,7 @@ export const nonRobustFeaturesTask: NrfTask = {
         datasets,
         backend,
         seconds: (performance.now() - started) / 1000,
+        workSeconds: datasets.reduce((t, d) => t + d.generation.seconds + d.trainSeconds + d.evalSeconds, 0),
         ...(ctx.command !== undefined ? { command: ctx.command } : {}),
         notes,
       };
@@ -555,9 +559,8 @@ function pairRows(
     };
   };
   const kept = Array.from(generated.sourceIndices.keys());
-  const label = rule === 'det' ? 'D_det' : 'D_rand';
-  if (datasetCount > 1)
-    return [{ heading: `${label} (${describeRule(rule, names.length)})`, pairs: kept.slice(0, 8).map(pair) }];
+  const heading = describeRule(rule, names.length);
+  if (datasetCount > 1) return [{ heading, pairs: kept.slice(0, 8).map(pair) }];
   if (names.length === 2) {
     return [0, 1].map((c) => ({
       heading: `${names[c]} images, labelled ${names[1 - c]}`,
@@ -568,7 +571,7 @@ function pairRows(
     }));
   }
   return [
-    { heading: `${label} (${describeRule(rule, names.length)})`, pairs: kept.slice(0, 8).map(pair) },
+    { heading, pairs: kept.slice(0, 8).map(pair) },
     { heading: '', pairs: kept.slice(8, 16).map(pair) },
   ];
 }

@@ -158,6 +158,8 @@ function summary(r: NonRobustFeaturesResult, written: readonly string[]): string
         `${d.trainSeconds.toFixed(0)} s training`,
     );
   }
-  lines.push(`${r.seconds.toFixed(0)} s in this run; wrote ${written.join(', ')}`);
+  lines.push(
+    `${r.workSeconds.toFixed(0)} s of work in all, ${r.seconds.toFixed(0)} s in this run; wrote ${written.join(', ')}`,
+  );
   return lines.join('\n') + '\n';
 }
