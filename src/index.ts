@@ -12,6 +12,7 @@ export * from './models/index.js';
 export * from './train/index.js';
 export * from './attacks/index.js';
 export * from './evaluate/index.js';
+export * from './explain/index.js';
 export { field, parseParams, type Field, type Params, type ParamsInput, type Schema } from './util/schema.js';
 export {
   displaySize,
@@ -21,5 +22,14 @@ export {
   toRgb,
   type PixelImage,
 } from './render/pixel-image.js';
+export {
+  colorBar,
+  colorize,
+  normalizeMap,
+  overlayHeatmap,
+  pixelImportance,
+  type ChannelReduction,
+  type HeatmapScale,
+} from './render/heatmap.js';
 export { svgText, type TextItem } from './render/svg-text.js';
 export * from './tasks/specs.js';
