@@ -56,4 +56,38 @@ describe('image grid', () => {
       }),
     );
   });
+
+  it('draws a colour bar with its values right of a picture, multi-line row labels and gaps between groups', async () => {
+    const bar = { image: flat(4, 200), top: '0.031', bottom: '-0.031' };
+    const g: ImageGrid = {
+      columns: ['image', 'saliency'],
+      rows: ['a.png\ncifar-cnn\nclean', 'a.png\ncifar-cnn\npgd 2/255', 'b.png\ncifar-cnn\nclean'].map(
+        (label, r) => ({
+          label,
+          groupStart: r === 2,
+          cells: [{ image: flat(32, 20) }, { image: flat(32, 40), bar, caption: 'for cat' }],
+        }),
+      ),
+    };
+    const layout = layoutImageGrid(g);
+    const [first, second, third] = layout.cells;
+    expect(layout.bars[0][0]).toBeUndefined();
+    const box = layout.bars[0][1];
+    expect(box).toMatchObject({ left: first[1].left + 96 + 4, top: first[1].top, height: 96 });
+    // The columns make room for the bars and their labels; the third row starts a group further down.
+    expect(first[1].left - first[0].left).toBeGreaterThan(96 + 8 + 6 * 9 * 0.6);
+    expect(third[0].top - second[0].top).toBeGreaterThan(second[0].top - first[0].top);
+    expect(first[0].left).toBeGreaterThan('pgd 2/255'.length * 13 * 0.6);
+    const png = await renderImageGrid(g);
+    const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+    const at = (x: number, y: number): number => data[(y * info.width + x) * info.channels];
+    if (box === undefined) throw new Error('no bar box');
+    expect(at(box.left + 2, box.top + 50)).toBe(200);
+    expect(at(first[1].left + 50, first[1].top + 50)).toBe(40);
+    expect(
+      layoutImageGrid(grid(false))
+        .bars.flat()
+        .every((b) => b === undefined),
+    ).toBe(true);
+  });
 });
