@@ -60,33 +60,35 @@ async function pathIntegral(
   const perPass = Math.max(1, Math.min(steps, Math.floor(ctx.batchSize / n)));
   const diff = tf.sub(x, b);
   let sum: tf.Tensor4D = tf.zerosLike(x);
-  for (let k0 = 0; k0 < steps; k0 += perPass) {
-    const m = Math.min(perPass, steps - k0);
-    const a = tf.tensor4d(Float32Array.from(alphas.subarray(k0, k0 + m)), [m, 1, 1, 1]);
-    const wk = tf.tensor4d(Float32Array.from(weights.subarray(k0, k0 + m)), [m, 1, 1, 1]);
-    // Row k * n + i is input i at alpha_k.
-    const points = tf.tidy(() =>
-      tf.reshape(
-        tf.add(tf.expandDims(b, 0), tf.mul(tf.reshape(a, [m, 1, 1, 1, 1]), tf.expandDims(diff, 0))),
-        [m * n, h, w, c],
-      ),
-    ) as tf.Tensor4D;
-    const copies = new Int32Array(m * n);
-    for (let k = 0; k < m; k++) copies.set(rows, k * n);
-    const { logit, grad } = ctx.targetGradient(points, copies);
-    const next = tf.tidy(() =>
-      tf.add<tf.Tensor4D>(
-        sum,
-        tf.sum(tf.mul(tf.reshape(grad, [m, n, h, w, c]), tf.reshape(wk, [m, 1, 1, 1, 1])), 0),
-      ),
-    );
-    tf.dispose([a, wk, points, logit, grad, sum]);
-    sum = next;
-    await ctx.yieldStep(k0 + m, steps);
+  try {
+    for (let k0 = 0; k0 < steps; k0 += perPass) {
+      const m = Math.min(perPass, steps - k0);
+      const a = tf.tensor4d(Float32Array.from(alphas.subarray(k0, k0 + m)), [m, 1, 1, 1]);
+      const wk = tf.tensor4d(Float32Array.from(weights.subarray(k0, k0 + m)), [m, 1, 1, 1]);
+      // Row k * n + i is input i at alpha_k.
+      const points = tf.tidy(() =>
+        tf.reshape(
+          tf.add(tf.expandDims(b, 0), tf.mul(tf.reshape(a, [m, 1, 1, 1, 1]), tf.expandDims(diff, 0))),
+          [m * n, h, w, c],
+        ),
+      ) as tf.Tensor4D;
+      const copies = new Int32Array(m * n);
+      for (let k = 0; k < m; k++) copies.set(rows, k * n);
+      const { logit, grad } = ctx.targetGradient(points, copies);
+      const next = tf.tidy(() =>
+        tf.add<tf.Tensor4D>(
+          sum,
+          tf.sum(tf.mul(tf.reshape(grad, [m, n, h, w, c]), tf.reshape(wk, [m, 1, 1, 1, 1])), 0),
+        ),
+      );
+      tf.dispose([a, wk, points, logit, grad, sum]);
+      sum = next;
+      await ctx.yieldStep(k0 + m, steps);
+    }
+    return tf.mul<tf.Tensor4D>(diff, sum);
+  } finally {
+    tf.dispose([diff, sum]);
   }
-  const out = tf.mul<tf.Tensor4D>(diff, sum);
-  tf.dispose([diff, sum]);
-  return out;
 }
 
 /** Per row: the sum of the attributions. */
@@ -127,36 +129,41 @@ export const integratedGradients = defineMethod({
     const details: InputDetails[] = new Array(n);
     let pending = all;
     let steps = Math.min(p.steps, p.maxSteps);
-    for (;;) {
-      const x = gatherRows(ctx.x, pending);
-      const b = gatherRows(baseline, pending);
-      const attr = await pathIntegral(ctx, x, b, pending, steps, p.method);
-      const sums = rowSums(attr);
-      tf.dispose([x, b]);
-      const again: number[] = [];
-      const last = steps >= p.maxSteps;
-      pending.forEach((row, i) => {
-        const expected = logitDelta[row];
-        const delta = sums[i] - expected;
-        const gap = Math.abs(expected) > 1e-6 ? Math.abs(delta) / Math.abs(expected) : Math.abs(delta);
-        const converged = gap <= p.tolerance;
-        if (!converged && !last) {
-          again.push(row);
-          return;
+    try {
+      for (;;) {
+        const x = gatherRows(ctx.x, pending);
+        const b = gatherRows(baseline, pending);
+        let attr: tf.Tensor4D;
+        try {
+          attr = await pathIntegral(ctx, x, b, pending, steps, p.method);
+        } finally {
+          tf.dispose([x, b]);
         }
-        maps[row]?.dispose();
-        maps[row] = tf.tidy(() => tf.slice(attr, [i, 0, 0, 0], [1, -1, -1, -1]));
-        details[row] = { steps, gap, delta, logitDelta: expected, converged };
-      });
-      attr.dispose();
-      if (again.length === 0) break;
-      pending = Int32Array.from(again);
-      steps = Math.min(2 * steps, p.maxSteps);
+        const sums = rowSums(attr);
+        const again: number[] = [];
+        const last = steps >= p.maxSteps;
+        pending.forEach((row, i) => {
+          const expected = logitDelta[row];
+          const delta = sums[i] - expected;
+          const gap = Math.abs(expected) > 1e-6 ? Math.abs(delta) / Math.abs(expected) : Math.abs(delta);
+          const converged = gap <= p.tolerance;
+          if (!converged && !last && p.tolerance > 0) {
+            again.push(row);
+            return;
+          }
+          maps[row]?.dispose();
+          maps[row] = tf.tidy(() => tf.slice(attr, [i, 0, 0, 0], [1, -1, -1, -1]));
+          details[row] = { steps, gap, delta, logitDelta: expected, converged };
+        });
+        attr.dispose();
+        if (again.length === 0) break;
+        pending = Int32Array.from(again);
+        steps = Math.min(2 * steps, p.maxSteps);
+      }
+      return { maps: tf.concat(maps as tf.Tensor4D[], 0), details };
+    } finally {
+      baseline.dispose();
+      tf.dispose(maps.filter((m): m is tf.Tensor4D => m !== undefined));
     }
-    baseline.dispose();
-    const parts = maps.filter((m): m is tf.Tensor4D => m !== undefined);
-    const out = tf.concat(parts, 0);
-    tf.dispose(parts);
-    return { maps: out, details };
   },
 });

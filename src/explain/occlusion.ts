@@ -61,36 +61,44 @@ export const occlusion = defineMethod({
     const sums = new Float64Array(n * h * w);
     const counts = new Float64Array(h * w);
     const perPass = Math.max(1, Math.floor(ctx.batchSize / n));
-    for (let k0 = 0; k0 < windows.length; k0 += perPass) {
-      const chunk = windows.slice(k0, k0 + perPass);
-      const m = chunk.length;
-      const mask = new Float32Array(m * h * w);
-      chunk.forEach(([y0, x0], k) => {
-        for (let y = y0; y < y0 + window; y++)
-          mask.fill(1, k * h * w + y * w + x0, k * h * w + y * w + x0 + window);
-      });
-      const occluded = tf.tidy(() => {
-        const m5 = tf.tensor(mask, [m, 1, h, w, 1]);
-        const x5 = tf.expandDims(ctx.x, 0);
-        const f5 = tf.expandDims(fill, 0);
-        return tf.reshape(tf.add(tf.mul(x5, tf.sub(1, m5)), tf.mul(f5, m5)), [m * n, h, w, c]) as tf.Tensor4D;
-      });
-      const copies = new Int32Array(m * n);
-      for (let k = 0; k < m; k++) copies.set(rows, k * n);
-      const logits = ctx.targetLogits(occluded, copies);
-      const values = logits.dataSync();
-      tf.dispose([occluded, logits]);
-      chunk.forEach(([y0, x0], k) => {
-        for (let y = y0; y < y0 + window; y++) {
-          for (let x = x0; x < x0 + window; x++) {
-            counts[y * w + x] += 1;
-            for (let i = 0; i < n; i++) sums[i * h * w + y * w + x] += base[i] - values[k * n + i];
+    try {
+      for (let k0 = 0; k0 < windows.length; k0 += perPass) {
+        const chunk = windows.slice(k0, k0 + perPass);
+        const m = chunk.length;
+        const mask = new Float32Array(m * h * w);
+        chunk.forEach(([y0, x0], k) => {
+          for (let y = y0; y < y0 + window; y++)
+            mask.fill(1, k * h * w + y * w + x0, k * h * w + y * w + x0 + window);
+        });
+        const occluded = tf.tidy(() => {
+          const m5 = tf.tensor(mask, [m, 1, h, w, 1]);
+          const x5 = tf.expandDims(ctx.x, 0);
+          const f5 = tf.expandDims(fill, 0);
+          return tf.reshape(tf.add(tf.mul(x5, tf.sub(1, m5)), tf.mul(f5, m5)), [
+            m * n,
+            h,
+            w,
+            c,
+          ]) as tf.Tensor4D;
+        });
+        const copies = new Int32Array(m * n);
+        for (let k = 0; k < m; k++) copies.set(rows, k * n);
+        const logits = ctx.targetLogits(occluded, copies);
+        const values = logits.dataSync();
+        tf.dispose([occluded, logits]);
+        chunk.forEach(([y0, x0], k) => {
+          for (let y = y0; y < y0 + window; y++) {
+            for (let x = x0; x < x0 + window; x++) {
+              counts[y * w + x] += 1;
+              for (let i = 0; i < n; i++) sums[i * h * w + y * w + x] += base[i] - values[k * n + i];
+            }
           }
-        }
-      });
-      await ctx.yieldStep(k0 + m, windows.length);
+        });
+        await ctx.yieldStep(k0 + m, windows.length);
+      }
+    } finally {
+      fill.dispose();
     }
-    fill.dispose();
     const maps = new Float32Array(n * h * w);
     for (let i = 0; i < maps.length; i++) maps[i] = sums[i] / counts[i % (h * w)];
     return {

@@ -33,35 +33,38 @@ async function noiseTunnel(
   const std = p.sigma * (hi - lo);
   const perPass = Math.max(1, Math.min(p.samples, Math.floor(ctx.batchSize / n)));
   let sum: tf.Tensor4D = tf.zerosLike(ctx.x);
-  for (let done = 0; done < p.samples; done += perPass) {
-    const copies = Math.min(perPass, p.samples - done);
-    const noise = new Float32Array(copies * ctx.x.size);
-    const size = ctx.x.size / n;
-    // Each input's noise comes from its own stream, sample after sample, however the copies are batched.
-    for (let k = 0; k < copies; k++) {
-      for (let i = 0; i < n; i++) {
-        const rng = ctx.rowRng(i);
-        const start = (k * n + i) * size;
-        for (let j = start; j < start + size; j++) noise[j] = std * rng.normal();
+  try {
+    for (let done = 0; done < p.samples; done += perPass) {
+      const copies = Math.min(perPass, p.samples - done);
+      const noise = new Float32Array(copies * ctx.x.size);
+      const size = ctx.x.size / n;
+      // Each input's noise comes from its own stream, sample after sample, however the copies are batched.
+      for (let k = 0; k < copies; k++) {
+        for (let i = 0; i < n; i++) {
+          const rng = ctx.rowRng(i);
+          const start = (k * n + i) * size;
+          for (let j = start; j < start + size; j++) noise[j] = std * rng.normal();
+        }
       }
+      const rows = repeatedRows(n, copies);
+      const noisy = tf.tidy(() =>
+        tf.add<tf.Tensor4D>(tf.tile(ctx.x, [copies, 1, 1, 1]), tf.tensor4d(noise, [copies * n, h, w, c])),
+      );
+      const { logit, grad } = ctx.targetGradient(noisy, rows);
+      const next = tf.tidy(() => {
+        let attribution: tf.Tensor4D =
+          p.base === 'gradient-x-input' ? tf.mul<tf.Tensor4D>(grad, noisy) : grad;
+        if (squared) attribution = tf.square(attribution);
+        return tf.add<tf.Tensor4D>(sum, tf.sum(tf.reshape(attribution, [copies, n, h, w, c]), 0));
+      });
+      tf.dispose([noisy, logit, grad, sum]);
+      sum = next;
+      await ctx.yieldStep(done + copies, p.samples);
     }
-    const rows = repeatedRows(n, copies);
-    const noisy = tf.tidy(() =>
-      tf.add<tf.Tensor4D>(tf.tile(ctx.x, [copies, 1, 1, 1]), tf.tensor4d(noise, [copies * n, h, w, c])),
-    );
-    const { logit, grad } = ctx.targetGradient(noisy, rows);
-    const next = tf.tidy(() => {
-      let attribution: tf.Tensor4D = p.base === 'gradient-x-input' ? tf.mul<tf.Tensor4D>(grad, noisy) : grad;
-      if (squared) attribution = tf.square(attribution);
-      return tf.add<tf.Tensor4D>(sum, tf.sum(tf.reshape(attribution, [copies, n, h, w, c]), 0));
-    });
-    tf.dispose([noisy, logit, grad, sum]);
-    sum = next;
-    await ctx.yieldStep(done + copies, p.samples);
+    return { maps: tf.div(sum, p.samples) };
+  } finally {
+    sum.dispose();
   }
-  const maps = tf.div(sum, p.samples);
-  sum.dispose();
-  return { maps };
 }
 
 /**
