@@ -5,6 +5,7 @@ export { resolveThreadCount, wasmThreadCount } from './backend/wasm-threads-node
 export * from './data/node/index.js';
 export * from './models/node/index.js';
 export * from './train/node/file-checkpoint-store.js';
+export { FileChunkStore } from './train/node/file-chunk-store.js';
 export { FileStateStore } from './evaluate/node/file-state-store.js';
 export { renderReportHtml, type ReportGalleryItem } from './render/node/report-html.js';
 export { perClassSvg, robustnessCurveSvg } from './render/node/report-charts.js';

@@ -57,3 +57,15 @@ export {
   type TrainResult,
 } from './train.js';
 export { trainingMetadata } from './training-metadata.js';
+export { MemoryChunkStore, type ChunkStore } from './chunk-store.js';
+export {
+  relabelAdversarially,
+  relabelTargets,
+  RELABEL_RULES,
+  type RelabelHooks,
+  type RelabelledDataset,
+  type RelabelOptions,
+  type RelabelProgress,
+  type RelabelRule,
+  type RelabelStats,
+} from './non-robust-dataset.js';
