@@ -2,6 +2,7 @@
 export { attackTask, type AttackTaskResult } from './attack.js';
 export { compareTask, type CompareResult } from './compare.js';
 export { evaluateTask, type EvaluateProgress, type EvaluateResult } from './evaluate.js';
+export { explainTask, type ExplainProgress, type ExplainResult } from './explain.js';
 export { nonRobustFeaturesTask, type NonRobustFeaturesResult } from './non-robust-features.js';
 export { patchTask, type PatchResult } from './patch.js';
 export { predictTask, type PredictResult } from './predict.js';
@@ -10,6 +11,7 @@ export { visualizeTask, type VisualizeResult } from './visualize.js';
 import { attackTask } from './attack.js';
 import { compareTask } from './compare.js';
 import { evaluateTask } from './evaluate.js';
+import { explainTask } from './explain.js';
 import { nonRobustFeaturesTask } from './non-robust-features.js';
 import { patchTask } from './patch.js';
 import { predictTask } from './predict.js';
@@ -25,5 +27,6 @@ export const TASKS = {
   train: trainTask,
   patch: patchTask,
   visualize: visualizeTask,
+  explain: explainTask,
   'non-robust-features': nonRobustFeaturesTask,
 } as const;

@@ -5,6 +5,7 @@
 export { attackSchema } from './attack-spec.js';
 export { compareSchema } from './compare-spec.js';
 export { evaluateSchema } from './evaluate-spec.js';
+export { explainSchema } from './explain-spec.js';
 export { patchSchema } from './patch-spec.js';
 export { predictSchema } from './predict-spec.js';
 export { trainSchema } from './train-spec.js';

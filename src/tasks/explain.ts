@@ -1,0 +1,666 @@
+import * as tf from '@tensorflow/tfjs-core';
+import path from 'node:path';
+import { getAttack } from '../attacks/registry.js';
+import { runAttack } from '../attacks/run-attack.js';
+import type { Attack, Norm } from '../attacks/types.js';
+import { engineName } from '../backend/backend.js';
+import { encodeNpy } from '../data/npy.js';
+import { AdvkitError, invalidArgument } from '../errors.js';
+import { explain } from '../explain/explain.js';
+import { getMethod } from '../explain/registry.js';
+import { classIndex } from '../explain/targets.js';
+import type { AttributionMethod, InputDetails, MapKind } from '../explain/types.js';
+import type { Classifier } from '../models/classifier.js';
+import { renderExplainGrid, mapDisplay, type ExplainGridRow } from '../render/node/explain-grid.js';
+import { imageFromValues } from '../render/pixel-image.js';
+import type { Schema } from '../util/schema.js';
+import { adversarialOf, className, top1, type Top1 } from './attack-shared.js';
+import { assertBudgetsFit, parseBudgets, type Budget } from './budgets.js';
+import { parseAttacks } from './compare.js';
+import { EXPLAIN_METHOD_PARAMS, EXPLAIN_TARGETS, explainSchema } from './explain-spec.js';
+import { loadImageInputs, loadModelSample, type DataInfo } from './model-data.js';
+import { openModel } from './model-source.js';
+import { parseSpec } from './spec.js';
+import type { Artifact, Task, TaskContext, TaskResult } from './task.js';
+
+/** Which version of an input a row shows. */
+export type ExplainVariant = 'clean' | 'adversarial' | 'patched';
+
+export interface ShownClass {
+  index: number;
+  name: string;
+}
+
+/** One row: an input (clean, attacked or patched) under one model, its prediction and what each method said. */
+export interface ExplainedRow {
+  /** Index into `inputs`. */
+  input: number;
+  variant: ExplainVariant;
+  prediction: ShownClass & { confidence: number };
+  /** The class whose logit was explained. */
+  target: ShownClass;
+  /** Adversarial and patched rows: whether the prediction left the clean label (the clean prediction for files). */
+  fooled?: boolean;
+  /** Adversarial rows: the perturbation's size. */
+  distance?: { linf: number; l2: number };
+  /** Per method, what it reports for this input: IG's steps and completeness gap, Grad-CAM's layer, ... */
+  methods: Record<string, InputDetails>;
+}
+
+export interface ExplainedModel {
+  name: string;
+  dir: string;
+  /** Per method: gradients and queries spent on all its rows, and the time. */
+  cost: Record<string, { gradients: number; queries: number; seconds: number }>;
+  /** With an attack: its success rate on these inputs and the gradients it spent. */
+  attack?: { successRate: number; gradients: number; seconds: number };
+  /** Clean rows first, then (with an attack) the adversarial rows, then (with a patch) the patched ones. */
+  rows: ExplainedRow[];
+}
+
+export interface ExplainResult extends TaskResult {
+  task: 'explain';
+  backend: string;
+  /** The target rule as given: predicted, original, label, or a class. */
+  target: string;
+  /** The methods in column order, with their settings (defaults filled in). */
+  methods: { name: string; title: string; output: MapKind; params: Record<string, unknown> }[];
+  /** Grad-CAM's layer when one was named. */
+  layer: string | null;
+  attack: {
+    name: string;
+    norm: Norm;
+    eps: number | null;
+    /** The budget as the user wrote it ('2/255'). */
+    epsText: string | null;
+    params: Record<string, unknown>;
+  } | null;
+  patch: { file: string; side: number; shape: string } | null;
+  seed: number;
+  data: { mode: 'images' | 'dataset' } & Partial<Omit<DataInfo, 'notes'>> & { notes: string[] };
+  /** The inputs in the order given: the file or dataset row, and the label where the data has one. */
+  inputs: { source: string; label: ShownClass | null }[];
+  models: ExplainedModel[];
+  seconds: number;
+}
+
+export type ExplainProgress =
+  | { stage: 'model'; model: string; index: number; models: number; inputs: number; rows: number }
+  | { stage: 'attack'; model: string; attack: string; fraction: number }
+  | { stage: 'method'; model: string; method: string; fraction: number };
+
+export type ExplainSpec = Parameters<typeof explainTask.run>[0];
+
+const SCHEMA_VERSION = 1;
+
+/** An attack the spec asked for, parsed and checked before any model is loaded. */
+interface AttackPlan {
+  attack: Attack<Schema>;
+  params: Record<string, unknown>;
+  norm: Norm;
+  budget: Budget | undefined;
+}
+
+/** Everything one model's rows hold, kept after its tensors are gone: pictures, maps, results. */
+interface ModelRows {
+  model: ExplainedModel;
+  shape: readonly [number, number, number];
+  bounds: readonly [number, number];
+  /** Per variant, the inputs' values (n * h * w * c). */
+  images: Map<ExplainVariant, Float32Array>;
+  /** Per method, per variant, the raw maps (n * h * w * c, or n * h * w). */
+  maps: Map<string, Map<ExplainVariant, Float32Array>>;
+  classNames: readonly string[];
+}
+
+/**
+ * Attribution maps of image files or a dataset sample by one or more methods (explain/), under one or more
+ * models: a row per input, and with an attack (or a patch) a row for the attacked (patched) input right under
+ * its clean one, each explained for its own prediction by default. The result has, per row, the prediction,
+ * the class explained and what each method reports (IG's steps and completeness gap); the artifacts are the
+ * picture 'explain.png' and, with saveMaps, the raw maps as NumPy files 'maps/<method>.npy' ('maps/<model>/...'
+ * for several models; '<method>.adversarial.npy' and '<method>.patched.npy' for the other rows), float32 in
+ * the inputs' order: [n, h, w, c] for the gradient family, [n, h, w] for Grad-CAM and occlusion.
+ */
+export const explainTask: Task<typeof explainSchema, ExplainResult, ExplainProgress> = {
+  name: 'explain',
+  title: 'Attribution maps of inputs (and of their adversarial or patched versions) by several methods',
+  schema: explainSchema,
+  async run(input, ctx: TaskContext<ExplainProgress> = {}) {
+    const started = Date.now();
+    const given = givenKeys(input);
+    if (given.has('images') && given.has('split')) {
+      throw invalidArgument("explain: 'split' is for dataset mode ('data'); image files have no split.", {
+        option: 'split',
+      });
+    }
+    if (given.has('images') && given.has('n')) {
+      throw invalidArgument(
+        "explain: 'n' counts dataset inputs ('data'); with image files, give the files.",
+        {
+          option: 'n',
+        },
+      );
+    }
+    const spec = parseSpec(explainSchema, input, 'explain');
+    const values: Readonly<Record<string, unknown>> = spec;
+    const methods = parseMethods(spec.methods);
+    const methodParams = paramsOf(methods, values, given);
+    if (spec.layer !== undefined && !methods.some((m) => m.access === 'activations')) {
+      throw invalidArgument("explain: 'layer' is the layer Grad-CAM reads; add gradcam to 'methods'.", {
+        option: 'layer',
+      });
+    }
+    const plan = attackPlan(spec);
+    const refs = listOf(spec.model, 'model');
+    if (refs.length === 0) {
+      throw invalidArgument(
+        "explain: give 'model': a model directory or bundled name (e.g. cifar-cnn), or several, comma-separated.",
+        { option: 'model' },
+      );
+    }
+    if (spec.images !== undefined && spec.data !== undefined) {
+      throw invalidArgument("explain: give either 'images' or 'data', not both.", { option: 'images' });
+    }
+    if (spec.images !== undefined && spec.images.length === 0) {
+      throw invalidArgument("explain: 'images' names no file.", { option: 'images' });
+    }
+    if (spec.target === 'label' && spec.images !== undefined) {
+      throw invalidArgument(
+        "explain: target 'label' needs labelled inputs ('data'); image files have none. Use predicted, original " +
+          'or a class.',
+        { option: 'target' },
+      );
+    }
+    if (spec.target === 'original' && plan === undefined && spec.patch === undefined) {
+      ctx.onNote?.(
+        "target 'original' is the prediction itself on clean rows; it differs only with an attack or a patch",
+      );
+    }
+    if (spec.patch !== undefined) {
+      throw new AdvkitError('UNSUPPORTED', "explain: 'patch' is not available yet.", { option: 'patch' });
+    }
+    const seed = spec.seed ?? 0;
+    const names = modelNames(refs);
+    const done: ModelRows[] = [];
+    const methodSettings = new Map<string, Record<string, unknown>>();
+    const dataInfo: ExplainResult['data'] = {
+      mode: spec.images !== undefined ? 'images' : 'dataset',
+      notes: [],
+    };
+    let inputs: ExplainResult['inputs'] = [];
+    let dataName: string | undefined = spec.data;
+    for (const [m, ref] of refs.entries()) {
+      const source = await openModel(ref, { defaultName: ref, labels: spec.labels });
+      const model = source.model;
+      const owned: tf.Tensor[] = [];
+      try {
+        if (plan?.budget !== undefined) assertBudgetsFit([plan.budget], model.bounds, plan.norm, "'eps'");
+        const target = targetRule(model, names[m], spec.target);
+        let x: tf.Tensor4D;
+        let labels: Int32Array | undefined;
+        let sources: string[];
+        if (spec.images !== undefined) {
+          x = await loadImageInputs(model, spec.images);
+          sources = spec.images.map((f) => path.basename(f));
+        } else {
+          dataName ??= model.metadata.dataset ?? 'mnist';
+          const sample = await loadModelSample(model, {
+            data: dataName,
+            split: spec.split,
+            dataDir: spec.dataDir,
+            labelMap: spec.labelMap,
+            n: spec.n,
+            seed: spec.seed,
+          });
+          x = sample.x;
+          labels = sample.labels;
+          sources = sample.sources;
+          if (m === 0) {
+            const { notes, ...info } = sample.info;
+            Object.assign(dataInfo, info);
+            dataInfo.notes.push(...notes);
+            for (const note of notes) ctx.onNote?.(note);
+          }
+        }
+        owned.push(x);
+        if (m === 0) {
+          inputs = sources.map((s, i) => ({
+            source: s,
+            label: labels === undefined ? null : { index: labels[i], name: className(model, labels[i]) },
+          }));
+        } else if (sources.join('\n') !== inputs.map((i) => i.source).join('\n')) {
+          throw invalidArgument(
+            `explain: ${names[m]} gets other inputs than ${names[0]} (${sources[0]} vs ${inputs[0]?.source}): ` +
+              "the models' classes differ. Explain them on the same image files ('images') instead.",
+            { option: 'model' },
+          );
+        }
+        const n = x.shape[0];
+        const rows = variantsOf(plan);
+        ctx.onProgress?.({
+          stage: 'model',
+          model: names[m],
+          index: m,
+          models: refs.length,
+          inputs: n,
+          rows: n * rows.length,
+        });
+        const clean = await top1(model, x, spec.batchSize);
+        const parts: tf.Tensor4D[] = [x];
+        const predictions: Top1[][] = [clean];
+        const explained: ExplainedModel = { name: names[m], dir: source.dir, cost: {}, rows: [] };
+        const extra: Partial<ExplainedRow>[][] = [clean.map(() => ({}))];
+        if (plan !== undefined) {
+          const attackLabels = labels ?? Int32Array.from(clean, (t) => t.index);
+          const t0 = Date.now();
+          const run = await runAttack(model, plan.attack, {
+            x,
+            labels: attackLabels,
+            eps: plan.budget?.value,
+            norm: plan.norm,
+            params: plan.params,
+            batchSize: spec.batchSize,
+            seed,
+            signal: ctx.signal,
+            onProgress: (p) =>
+              ctx.onProgress?.({
+                stage: 'attack',
+                model: names[m],
+                attack: plan.attack.name,
+                fraction: p.fraction,
+              }),
+          });
+          const result = run.results[0];
+          const adv = adversarialOf(result);
+          owned.push(adv);
+          parts.push(adv);
+          predictions.push(await top1(model, adv, spec.batchSize));
+          extra.push(
+            Array.from({ length: n }, (_, i) => ({
+              fooled: result.success[i] === 1,
+              distance: { linf: result.distances.linf[i], l2: result.distances.l2[i] },
+            })),
+          );
+          explained.attack = {
+            successRate: result.successRate,
+            gradients: result.cost.gradients,
+            seconds: (Date.now() - t0) / 1000,
+          };
+        }
+        const all = parts.length === 1 ? x : tf.concat(parts, 0);
+        if (all !== x) owned.push(all);
+        const rowTargets = targetsOf(target, predictions, labels);
+        const kept: ModelRows = {
+          model: explained,
+          shape: model.inputShape,
+          bounds: model.bounds,
+          images: new Map(),
+          maps: new Map(),
+          classNames: model.classNames,
+        };
+        const size = x.size / n;
+        const allValues = (await all.data()) as Float32Array;
+        rows.forEach((variant, v) =>
+          kept.images.set(variant, allValues.slice(v * n * size, (v + 1) * n * size)),
+        );
+        const details: Record<string, InputDetails>[] = Array.from({ length: all.shape[0] }, () => ({}));
+        for (const method of methods) {
+          const t0 = Date.now();
+          const a = await explain(model, method, {
+            x: all,
+            target: rowTargets,
+            params: methodParams.get(method.name),
+            layer: method.access === 'activations' ? spec.layer : undefined,
+            batchSize: spec.batchSize,
+            seed,
+            signal: ctx.signal,
+            onProgress: (p) =>
+              ctx.onProgress?.({
+                stage: 'method',
+                model: names[m],
+                method: method.name,
+                fraction: p.fraction,
+              }),
+          });
+          const maps = (await a.maps.data()) as Float32Array;
+          a.maps.dispose();
+          const perRow = maps.length / all.shape[0];
+          const byVariant = new Map<ExplainVariant, Float32Array>();
+          rows.forEach((variant, v) =>
+            byVariant.set(variant, maps.slice(v * n * perRow, (v + 1) * n * perRow)),
+          );
+          kept.maps.set(method.name, byVariant);
+          a.details.forEach((d, r) => (details[r][method.name] = d));
+          explained.cost[method.name] = { ...a.cost, seconds: (Date.now() - t0) / 1000 };
+          if (m === 0) methodSettings.set(method.name, a.params);
+        }
+        rows.forEach((variant, v) => {
+          for (let i = 0; i < n; i++) {
+            const r = v * n + i;
+            const p = predictions[v][i];
+            explained.rows.push({
+              input: i,
+              variant,
+              prediction: { index: p.index, name: className(model, p.index), confidence: p.confidence },
+              target: { index: rowTargets[r], name: className(model, rowTargets[r]) },
+              ...extra[v][i],
+              methods: details[r],
+            });
+          }
+        });
+        done.push(kept);
+      } catch (err) {
+        throw withModelName(err, refs.length > 1 ? names[m] : undefined);
+      } finally {
+        tf.dispose(owned);
+        model.dispose();
+      }
+    }
+    const result: ExplainResult = {
+      task: 'explain',
+      schemaVersion: SCHEMA_VERSION,
+      backend: engineName(),
+      target: spec.target,
+      methods: methods.map((m) => ({
+        name: m.name,
+        title: m.title,
+        output: m.output,
+        params: methodSettings.get(m.name) ?? {},
+      })),
+      layer: spec.layer ?? null,
+      attack:
+        plan === undefined
+          ? null
+          : {
+              name: plan.attack.name,
+              norm: plan.norm,
+              eps: plan.budget?.value ?? null,
+              epsText: plan.budget?.text ?? null,
+              params: plan.params,
+            },
+      patch: null,
+      seed,
+      data: dataInfo,
+      inputs,
+      models: done.map((d) => d.model),
+      seconds: (Date.now() - started) / 1000,
+    };
+    const artifacts: Artifact[] = [];
+    if (spec.picture) {
+      const png = await renderExplainGrid({
+        title: pictureTitle(result),
+        legend: pictureLegend(result),
+        methods: methods.map((m) => m.name),
+        rows: gridRows(done, methods, inputs, result),
+      });
+      artifacts.push({ name: 'explain.png', mediaType: 'image/png', bytes: new Uint8Array(png) });
+    }
+    if (spec.saveMaps) artifacts.push(...npyArtifacts(done, methods));
+    return { result, artifacts };
+  },
+};
+
+/** The spec keys the caller gave (defaults are not given). */
+function givenKeys(input: unknown): Set<string> {
+  if (typeof input !== 'object' || input === null) return new Set();
+  return new Set(Object.entries(input).flatMap(([k, v]) => (v === undefined ? [] : [k])));
+}
+
+/** A comma-separated text or a list as its non-empty items. */
+function listOf(value: string | readonly string[] | undefined, option: string): string[] {
+  if (value === undefined) return [];
+  const items = (typeof value === 'string' ? value.split(',') : [...value]).map((v) => v.trim());
+  const out = items.filter((v) => v !== '');
+  if (out.length === 0) throw invalidArgument(`explain: '${option}' is empty.`, { option });
+  return out;
+}
+
+/** The methods asked for, in the order given, each once; an unknown one lists the methods. */
+function parseMethods(value: string | readonly string[]): AttributionMethod<Schema>[] {
+  const names = [...new Set(listOf(value, 'methods'))];
+  return names.map((name) => {
+    try {
+      return getMethod(name);
+    } catch (err) {
+      if (!(err instanceof AdvkitError)) throw err;
+      throw new AdvkitError(err.code, err.message, { ...err.details, option: 'methods' });
+    }
+  });
+}
+
+/**
+ * Each method's parameters from the spec's options (a parameter given once goes to every method that takes
+ * it). An option given for methods that are not asked for is refused: it would silently do nothing.
+ */
+function paramsOf(
+  methods: readonly AttributionMethod<Schema>[],
+  values: Readonly<Record<string, unknown>>,
+  given: ReadonlySet<string>,
+): Map<string, Record<string, unknown>> {
+  const out = new Map<string, Record<string, unknown>>(methods.map((m) => [m.name, {}]));
+  for (const option of EXPLAIN_METHOD_PARAMS) {
+    const users = option.methods.filter((name) => out.has(name));
+    if (users.length === 0) {
+      if (given.has(option.key)) {
+        throw invalidArgument(
+          `explain: '${option.key}' is a parameter of ${option.methods.join(' and ')}, which 'methods' does not ` +
+            `include (${methods.map((m) => m.name).join(', ')}).`,
+          { option: option.key },
+        );
+      }
+      continue;
+    }
+    const value = values[option.key];
+    if (value === undefined) continue;
+    for (const name of users) {
+      const params = out.get(name);
+      if (params !== undefined) params[option.param] = value;
+    }
+  }
+  return out;
+}
+
+/** The attack, its parameters, norm and budget, checked before anything is loaded. */
+function attackPlan(spec: { attack?: string; norm?: Norm; eps?: string | number }): AttackPlan | undefined {
+  if (spec.attack === undefined) {
+    const stray = spec.eps !== undefined ? 'eps' : spec.norm !== undefined ? 'norm' : undefined;
+    if (stray !== undefined) {
+      throw invalidArgument(`explain: '${stray}' belongs to an attack; give 'attack' too (e.g. pgd).`, {
+        option: stray,
+      });
+    }
+    return undefined;
+  }
+  let parsed: ReturnType<typeof parseAttacks>;
+  try {
+    parsed = parseAttacks(spec.attack);
+  } catch (err) {
+    if (!(err instanceof AdvkitError)) throw err;
+    throw new AdvkitError(err.code, err.message.replace(/^--attacks:/, "explain: 'attack':"), {
+      ...err.details,
+      option: 'attack',
+    });
+  }
+  if (parsed.length !== 1) {
+    throw invalidArgument(`explain: 'attack' takes one attack, got ${parsed.length} (${spec.attack}).`, {
+      option: 'attack',
+    });
+  }
+  const attack = typeof parsed[0].attack === 'string' ? getAttack(parsed[0].attack) : parsed[0].attack;
+  const norm = spec.norm ?? (attack.norms.includes('linf') ? 'linf' : attack.norms[0]);
+  if (!attack.norms.includes(norm)) {
+    throw invalidArgument(
+      `explain: ${attack.name} does not support norm ${norm}; it supports ${attack.norms.join(', ')}.`,
+      {
+        option: 'norm',
+      },
+    );
+  }
+  const budgets = spec.eps === undefined ? undefined : parseBudgets(spec.eps, { name: "'eps'" });
+  if (budgets !== undefined && budgets.length !== 1) {
+    throw invalidArgument(`explain: 'eps' is one budget, got ${budgets.length} (${String(spec.eps)}).`, {
+      option: 'eps',
+    });
+  }
+  if (budgets === undefined && attack.budget === 'fixed') {
+    throw invalidArgument(
+      `explain: ${attack.name} needs a budget: give 'eps' (e.g. 2/255 for linf on [0, 1] inputs).`,
+      { option: 'eps' },
+    );
+  }
+  return { attack, params: { ...(parsed[0].params ?? {}) }, norm, budget: budgets?.[0] };
+}
+
+/** The rows of each input, in order: clean, then attacked. */
+function variantsOf(plan: AttackPlan | undefined): ExplainVariant[] {
+  return plan === undefined ? ['clean'] : ['clean', 'adversarial'];
+}
+
+/** Names shown for the models: their base names, numbered where two are the same. */
+function modelNames(refs: readonly string[]): string[] {
+  const base = refs.map((r) => path.basename(path.resolve(r)));
+  return base.map((b, i) => (base.indexOf(b) === base.lastIndexOf(b) ? b : `${b} (${i + 1})`));
+}
+
+type TargetRule = { kind: 'predicted' | 'original' | 'label' } | { kind: 'class'; index: number };
+
+function targetRule(model: Classifier, modelName: string, target: string): TargetRule {
+  const known = EXPLAIN_TARGETS.find((t) => t === target.trim().toLowerCase());
+  if (known !== undefined) return { kind: known };
+  try {
+    return { kind: 'class', index: classIndex(model, target) };
+  } catch (err) {
+    if (!(err instanceof AdvkitError)) throw err;
+    throw new AdvkitError(
+      err.code,
+      `explain: ${modelName}: ${err.message} Or give ${EXPLAIN_TARGETS.join(', ')}.`,
+      { ...err.details, option: 'target' },
+    );
+  }
+}
+
+/** The class explained on each row (variant-major, as the rows are stacked). */
+function targetsOf(
+  rule: TargetRule,
+  predictions: readonly Top1[][],
+  labels: Int32Array | undefined,
+): Int32Array {
+  const n = predictions[0].length;
+  const out = new Int32Array(n * predictions.length);
+  predictions.forEach((preds, v) => {
+    for (let i = 0; i < n; i++) {
+      out[v * n + i] =
+        rule.kind === 'class'
+          ? rule.index
+          : rule.kind === 'original'
+            ? predictions[0][i].index
+            : rule.kind === 'label' && labels !== undefined
+              ? labels[i]
+              : preds[i].index;
+    }
+  });
+  return out;
+}
+
+/** A model's error, naming the model when there are several. */
+function withModelName(err: unknown, name: string | undefined): unknown {
+  if (name === undefined || !(err instanceof AdvkitError) || err.message.includes(`${name}:`)) return err;
+  const message = err.message.startsWith('explain: ')
+    ? err.message.replace(/^explain: /, `explain: ${name}: `)
+    : `${name}: ${err.message}`;
+  return new AdvkitError(err.code, message, err.details);
+}
+
+function variantText(variant: ExplainVariant, result: ExplainResult): string {
+  if (variant === 'clean') return 'clean';
+  if (variant === 'patched') return 'patched';
+  const a = result.attack;
+  return a === null ? 'adversarial' : `${a.name} ${a.epsText ?? ''}`.trim();
+}
+
+function pictureTitle(result: ExplainResult): string {
+  const models = result.models.map((m) => m.name).join(' vs ');
+  const a = result.attack;
+  const attacked =
+    a === null ? '' : `, clean and under ${a.name} (${a.norm}${a.epsText === null ? '' : ` ${a.epsText}`})`;
+  return `Attributions: ${models}${attacked}`;
+}
+
+function pictureLegend(result: ExplainResult): string {
+  const target =
+    result.target === 'predicted'
+      ? "each row's prediction"
+      : result.target === 'original'
+        ? "the clean input's prediction"
+        : result.target === 'label'
+          ? 'the label'
+          : `class ${result.target}`;
+  return (
+    `Heatmaps over the grey input, scaled per map (bar: the value at full colour; signed maps red for, blue ` +
+    `against); explained: ${target}`
+  );
+}
+
+/** The picture's rows: per input, per model, the clean row then the attacked one. */
+function gridRows(
+  done: readonly ModelRows[],
+  methods: readonly AttributionMethod<Schema>[],
+  inputs: ExplainResult['inputs'],
+  result: ExplainResult,
+): ExplainGridRow[] {
+  const rows: ExplainGridRow[] = [];
+  inputs.forEach((input, i) => {
+    let first = true;
+    for (const d of done) {
+      const [h, w, c] = d.shape;
+      const size = h * w * c;
+      const n = inputs.length;
+      for (const row of d.model.rows.filter((r) => r.input === i)) {
+        const lines = [input.label === null ? input.source : `${input.source} (${input.label.name})`];
+        if (done.length > 1) lines.push(d.model.name);
+        if (d.images.size > 1) lines.push(variantText(row.variant, result));
+        const values = d.images.get(row.variant) ?? new Float32Array(n * size);
+        rows.push({
+          label: lines.join('\n'),
+          groupStart: first && i > 0,
+          image: imageFromValues(values.subarray(i * size, (i + 1) * size), d.shape, d.bounds),
+          caption: `${row.prediction.name} ${(100 * row.prediction.confidence).toFixed(0)}%`,
+          maps: methods.map((m) => {
+            const all = d.maps.get(m.name)?.get(row.variant) ?? new Float32Array(0);
+            const per = all.length / n;
+            return {
+              values: all.subarray(i * per, (i + 1) * per),
+              channels: m.output === 'pixel' ? c : 1,
+              display: mapDisplay(m.name, m.output, result.methods.find((x) => x.name === m.name)?.params),
+              caption: `for ${row.target.name}`,
+            };
+          }),
+        });
+        first = false;
+      }
+    }
+  });
+  return rows;
+}
+
+/** The raw maps as .npy files: maps/<method>.npy, .adversarial.npy; under maps/<model>/ for several models. */
+function npyArtifacts(done: readonly ModelRows[], methods: readonly AttributionMethod<Schema>[]): Artifact[] {
+  const out: Artifact[] = [];
+  for (const d of done) {
+    const folder = done.length > 1 ? `maps/${d.model.name}/` : 'maps/';
+    const [h, w, c] = d.shape;
+    for (const m of methods) {
+      for (const [variant, values] of d.maps.get(m.name) ?? []) {
+        const perInput = m.output === 'pixel' ? [h, w, c] : [h, w];
+        const n = values.length / perInput.reduce((a, v) => a * v, 1);
+        out.push({
+          name: `${folder}${m.name}${variant === 'clean' ? '' : `.${variant}`}.npy`,
+          mediaType: 'application/octet-stream',
+          bytes: encodeNpy(values, [n, ...perInput]),
+        });
+      }
+    }
+  }
+  return out;
+}
