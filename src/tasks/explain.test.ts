@@ -7,7 +7,7 @@ import { decodeNpy } from '../data/npy.js';
 import { caughtAdvkitError, scratchDir } from '../data/test-utils/scratch.js';
 import { explain } from '../explain/explain.js';
 import { EXPLAIN_METHOD_PARAMS, explainSchema } from './explain-spec.js';
-import { explainTask, type ExplainProgress } from './explain.js';
+import { explainTask, type ExplainTaskProgress } from './explain.js';
 import { TASKS } from './index.js';
 import { loadModelSample } from './model-data.js';
 import { openModel } from './model-source.js';
@@ -23,7 +23,7 @@ const all = 'saliency,gradient-x-input,smoothgrad,ig,gradcam,occlusion';
 describe('explain task', () => {
   it('runs from a JSON spec: a row per input, the raw maps as .npy, the picture, and no tensor left', async () => {
     const before = tf.memory().numTensors;
-    const events: ExplainProgress[] = [];
+    const events: ExplainTaskProgress[] = [];
     const spec = JSON.parse(
       JSON.stringify({ model: 'mnist-cnn', n: 2, methods: all, saveMaps: true, ...cheap }),
     ) as Record<string, unknown>;

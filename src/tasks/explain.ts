@@ -84,7 +84,7 @@ export interface ExplainResult extends TaskResult {
   seconds: number;
 }
 
-export type ExplainProgress =
+export type ExplainTaskProgress =
   | { stage: 'model'; model: string; index: number; models: number; inputs: number; rows: number }
   | { stage: 'attack'; model: string; attack: string; fraction: number }
   | { stage: 'method'; model: string; method: string; fraction: number };
@@ -122,11 +122,11 @@ interface ModelRows {
  * for several models; '<method>.adversarial.npy' and '<method>.patched.npy' for the other rows), float32 in
  * the inputs' order: [n, h, w, c] for the gradient family, [n, h, w] for Grad-CAM and occlusion.
  */
-export const explainTask: Task<typeof explainSchema, ExplainResult, ExplainProgress> = {
+export const explainTask: Task<typeof explainSchema, ExplainResult, ExplainTaskProgress> = {
   name: 'explain',
   title: 'Attribution maps of inputs (and of their adversarial or patched versions) by several methods',
   schema: explainSchema,
-  async run(input, ctx: TaskContext<ExplainProgress> = {}) {
+  async run(input, ctx: TaskContext<ExplainTaskProgress> = {}) {
     const started = Date.now();
     const given = givenKeys(input);
     if (given.has('images') && given.has('split')) {

@@ -2,7 +2,7 @@
 export { attackTask, type AttackTaskResult } from './attack.js';
 export { compareTask, type CompareResult } from './compare.js';
 export { evaluateTask, type EvaluateProgress, type EvaluateResult } from './evaluate.js';
-export { explainTask, type ExplainProgress, type ExplainResult } from './explain.js';
+export { explainTask, type ExplainResult, type ExplainTaskProgress } from './explain.js';
 export { nonRobustFeaturesTask, type NonRobustFeaturesResult } from './non-robust-features.js';
 export { patchTask, type PatchResult } from './patch.js';
 export { predictTask, type PredictResult } from './predict.js';
