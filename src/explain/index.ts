@@ -28,3 +28,23 @@ export {
   type MethodOutput,
   type TargetGradient,
 } from './types.js';
+export {
+  deletionInsertion,
+  type DeletionInsertionOptions,
+  type FaithfulnessCurve,
+  type FaithfulnessResult,
+  type ReplacementImage,
+} from './sanity/faithfulness.js';
+export {
+  RANDOMIZATION_THRESHOLD,
+  WEIGHT_INDEPENDENCE_THRESHOLD,
+  randomizationTest,
+  type RandomizationMode,
+  type RandomizationOptions,
+  type RandomizationProgress,
+  type RandomizationResult,
+  type RandomizationStep,
+} from './sanity/randomization.js';
+export { averageRanks, spearman, spearmanAbs } from './sanity/rank-correlation.js';
+export { checkMaps, pixelScores, type PixelReduction } from './sanity/pixel-scores.js';
+export type { AttributionScores } from './sanity/scores.js';

@@ -45,3 +45,4 @@ export {
 export { isWordNetId, nameWordNetIds, parseClassIndex, parseLabels } from './labels.js';
 export { stripLayersSoftmax, findGraphSoftmax } from './softmax.js';
 export { loadClassifierFromUrl, type LoadFromUrlOptions } from './load-url.js';
+export { RandomizableCopy, type WeightLayer } from './randomize-layers.js';
