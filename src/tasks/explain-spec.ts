@@ -118,6 +118,18 @@ const taskFields = {
     description: 'rows per forward or backward pass, noise samples and IG steps included',
     'x-placeholder': 'count',
   }),
+  faithfulness: Type.Boolean({
+    default: false,
+    description:
+      "score every map by deletion and insertion (Petsiuk et al. 2018): the target logit as the map's pixels " +
+      'are removed from the input, or put back into a blurred one, next to the same in random order',
+  }),
+  sanity: Type.Boolean({
+    default: false,
+    description:
+      'the model-parameter randomization test of every method on the clean inputs (Adebayo et al. 2018): the ' +
+      "layers re-drawn from the logits down; a method passes when its maps stop resembling the trained model's",
+  }),
   picture: Type.Boolean({ default: true, description: 'render the picture, the artifact explain.png' }),
   saveMaps: Type.Boolean({
     default: false,

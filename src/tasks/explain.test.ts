@@ -63,7 +63,7 @@ describe('explain task', () => {
     }
     expect(model.cost.smoothgrad.gradients).toBe(4);
     expect(events.filter((e) => e.stage === 'model')).toHaveLength(1);
-    expect(new Set(events.filter((e) => e.stage === 'method').map((e) => e.method))).toEqual(
+    expect(new Set(events.flatMap((e) => (e.stage === 'method' ? [e.method] : [])))).toEqual(
       new Set(all.split(',')),
     );
 
@@ -138,6 +138,36 @@ describe('explain task', () => {
     });
     const rows = original.result.models[0].rows;
     for (const r of rows) expect(r.target.index).toBe(rows[r.input].prediction.index);
+  });
+
+  it('scores the maps by deletion and insertion, and runs the randomization test, when asked', async () => {
+    const before = tf.memory().numTensors;
+    const { result } = await explainTask.run({
+      model: 'mnist-cnn',
+      n: 2,
+      methods: 'saliency,gradcam',
+      attack: 'fgsm',
+      eps: 0.2,
+      faithfulness: true,
+      sanity: true,
+      picture: false,
+    });
+    expect(tf.memory().numTensors).toBe(before);
+    const [model] = result.models;
+    for (const method of ['saliency', 'gradcam']) {
+      for (const variant of ['clean', 'adversarial'] as const) {
+        const f = model.faithfulness?.[method]?.[variant];
+        expect(f?.insertion).toBeGreaterThan(f?.deletion ?? Infinity);
+        expect(f?.random?.score).toEqual(expect.any(Number));
+      }
+      const sanity = model.sanity?.[method];
+      expect(sanity).toMatchObject({ passed: true, flagged: false, threshold: 0.5 });
+      expect(sanity?.steps.length).toBeGreaterThan(1);
+      expect(model.rows[0].methods[method]).toMatchObject({
+        deletionAuc: expect.any(Number),
+        insertionAuc: expect.any(Number),
+      });
+    }
   });
 
   it('explains image files, for a class given by name', async () => {

@@ -7,6 +7,8 @@ import { engineName } from '../backend/backend.js';
 import { encodeNpy } from '../data/npy.js';
 import { AdvkitError, invalidArgument } from '../errors.js';
 import { explain } from '../explain/explain.js';
+import { deletionInsertion, type FaithfulnessResult } from '../explain/sanity/faithfulness.js';
+import { randomizationTest } from '../explain/sanity/randomization.js';
 import { getMethod } from '../explain/registry.js';
 import { classIndex } from '../explain/targets.js';
 import type { AttributionMethod, InputDetails, MapKind } from '../explain/types.js';
@@ -54,8 +56,38 @@ export interface ExplainedModel {
   cost: Record<string, { gradients: number; queries: number; seconds: number }>;
   /** With an attack: its success rate on these inputs and the gradients it spent. */
   attack?: { successRate: number; gradients: number; seconds: number };
+  /** With faithfulness: per method, per variant, the mean deletion and insertion AUCs. */
+  faithfulness?: Record<string, Partial<Record<ExplainVariant, FaithfulnessSummary>>>;
+  /** With sanity: per method, the randomization test on the clean inputs. */
+  sanity?: Record<string, SanitySummary>;
   /** Clean rows first, then (with an attack) the adversarial rows, then (with a patch) the patched ones. */
   rows: ExplainedRow[];
+}
+
+/**
+ * Deletion and insertion (explain/sanity/faithfulness.ts) over one variant's rows: the mean areas under the
+ * target logit normalized to 1 at the input and 0 at the fully replaced image. Deletion lower is better,
+ * insertion higher; score = insertion - deletion, to be read against the random order's.
+ */
+export interface FaithfulnessSummary {
+  deletion: number;
+  insertion: number;
+  score: number;
+  random: { deletion: number; insertion: number; score: number } | null;
+}
+
+/** The model-parameter randomization test of one method (explain/sanity/randomization.ts). */
+export interface SanitySummary {
+  passed: boolean;
+  /** The maps did not change with the weights: the method shows the input, not the model. */
+  flagged: boolean;
+  /** Mean |Spearman| of the absolute maps at full randomization; passed below `threshold`. */
+  measure: number;
+  threshold: number;
+  detail: string;
+  /** Per layer re-drawn (top down, cumulative): the rank correlations with the trained model's maps. */
+  steps: { layer: string; spearman: number; spearmanAbs: number }[];
+  gradients: number;
 }
 
 export interface ExplainResult extends TaskResult {
@@ -87,7 +119,7 @@ export interface ExplainResult extends TaskResult {
 export type ExplainTaskProgress =
   | { stage: 'model'; model: string; index: number; models: number; inputs: number; rows: number }
   | { stage: 'attack'; model: string; attack: string; fraction: number }
-  | { stage: 'method'; model: string; method: string; fraction: number };
+  | { stage: 'method' | 'faithfulness' | 'sanity'; model: string; method: string; fraction: number };
 
 export type ExplainSpec = Parameters<typeof explainTask.run>[0];
 
@@ -306,34 +338,29 @@ export const explainTask: Task<typeof explainSchema, ExplainResult, ExplainTaskP
         );
         const details: Record<string, InputDetails>[] = Array.from({ length: all.shape[0] }, () => ({}));
         for (const method of methods) {
-          const t0 = Date.now();
-          const a = await explain(model, method, {
+          const out = await runMethod({
+            model,
+            method,
             x: all,
-            target: rowTargets,
-            params: methodParams.get(method.name),
+            n,
+            variants: rows,
+            targets: rowTargets,
+            params: methodParams.get(method.name) ?? {},
             layer: method.access === 'activations' ? spec.layer : undefined,
             batchSize: spec.batchSize,
             seed,
+            faithfulness: spec.faithfulness,
+            sanity: spec.sanity,
             signal: ctx.signal,
-            onProgress: (p) =>
-              ctx.onProgress?.({
-                stage: 'method',
-                model: names[m],
-                method: method.name,
-                fraction: p.fraction,
-              }),
+            progress: (stage, fraction) =>
+              ctx.onProgress?.({ stage, model: names[m], method: method.name, fraction }),
           });
-          const maps = (await a.maps.data()) as Float32Array;
-          a.maps.dispose();
-          const perRow = maps.length / all.shape[0];
-          const byVariant = new Map<ExplainVariant, Float32Array>();
-          rows.forEach((variant, v) =>
-            byVariant.set(variant, maps.slice(v * n * perRow, (v + 1) * n * perRow)),
-          );
-          kept.maps.set(method.name, byVariant);
-          a.details.forEach((d, r) => (details[r][method.name] = d));
-          explained.cost[method.name] = { ...a.cost, seconds: (Date.now() - t0) / 1000 };
-          if (m === 0) methodSettings.set(method.name, a.params);
+          kept.maps.set(method.name, out.maps);
+          out.details.forEach((d, r) => (details[r][method.name] = d));
+          explained.cost[method.name] = out.cost;
+          if (out.faithfulness !== undefined) (explained.faithfulness ??= {})[method.name] = out.faithfulness;
+          if (out.sanity !== undefined) (explained.sanity ??= {})[method.name] = out.sanity;
+          if (m === 0) methodSettings.set(method.name, out.params);
         }
         rows.forEach((variant, v) => {
           for (let i = 0; i < n; i++) {
@@ -663,4 +690,135 @@ function npyArtifacts(done: readonly ModelRows[], methods: readonly AttributionM
     }
   }
   return out;
+}
+
+interface MethodJob {
+  model: Classifier;
+  method: AttributionMethod<Schema>;
+  /** Every row: the n clean inputs, then each other variant's n rows. */
+  x: tf.Tensor4D;
+  n: number;
+  variants: readonly ExplainVariant[];
+  targets: Int32Array;
+  params: Record<string, unknown>;
+  layer: string | undefined;
+  batchSize: number;
+  seed: number;
+  faithfulness: boolean;
+  sanity: boolean;
+  signal: AbortSignal | undefined;
+  progress: (stage: 'method' | 'faithfulness' | 'sanity', fraction: number) => void;
+}
+
+interface MethodOutcome {
+  maps: Map<ExplainVariant, Float32Array>;
+  /** Per row: the method's details, and the row's deletion and insertion AUCs when scored. */
+  details: InputDetails[];
+  params: Record<string, unknown>;
+  cost: ExplainedModel['cost'][string];
+  faithfulness?: Partial<Record<ExplainVariant, FaithfulnessSummary>>;
+  sanity?: SanitySummary;
+}
+
+/** One method on every row of one model, then the checks asked for; leaves no tensor behind. */
+async function runMethod(job: MethodJob): Promise<MethodOutcome> {
+  const t0 = Date.now();
+  const a = await explain(job.model, job.method, {
+    x: job.x,
+    target: job.targets,
+    params: job.params,
+    layer: job.layer,
+    batchSize: job.batchSize,
+    seed: job.seed,
+    signal: job.signal,
+    onProgress: (p) => job.progress('method', p.fraction),
+  });
+  const cost = { ...a.cost, seconds: 0 };
+  const details = a.details.map((d) => ({ ...d }));
+  let faithfulness: MethodOutcome['faithfulness'];
+  let values: Float32Array;
+  try {
+    values = (await a.maps.data()) as Float32Array;
+    cost.seconds = (Date.now() - t0) / 1000;
+    if (job.faithfulness) {
+      job.progress('faithfulness', 0);
+      const f = await deletionInsertion(job.model, job.x, a.maps, a.targets, {
+        seed: job.seed,
+        batchSize: job.batchSize,
+        signal: job.signal,
+      });
+      f.deletion.aucPerInput.forEach((auc, r) => {
+        if (Number.isFinite(auc)) details[r].deletionAuc = auc;
+        const insertion = f.insertion.aucPerInput[r];
+        if (Number.isFinite(insertion)) details[r].insertionAuc = insertion;
+      });
+      faithfulness = Object.fromEntries(
+        job.variants.map((variant, v) => [variant, faithfulnessOf(f, v * job.n, job.n)]),
+      );
+      job.progress('faithfulness', 1);
+    }
+  } finally {
+    a.maps.dispose();
+  }
+  let sanity: SanitySummary | undefined;
+  if (job.sanity) {
+    const clean = tf.slice(job.x, [0, 0, 0, 0], [job.n, -1, -1, -1]);
+    try {
+      const r = await randomizationTest(job.model, job.method, {
+        x: clean,
+        target: job.targets.slice(0, job.n),
+        params: job.params,
+        layer: job.layer,
+        batchSize: job.batchSize,
+        seed: job.seed,
+        signal: job.signal,
+        onProgress: (p) => job.progress('sanity', p.fraction),
+      });
+      sanity = {
+        passed: r.passed,
+        flagged: r.flagged,
+        measure: r.measure,
+        threshold: r.threshold,
+        detail: r.detail,
+        steps: r.steps.map((s) => ({ layer: s.layer, spearman: s.spearman, spearmanAbs: s.spearmanAbs })),
+        gradients: r.cost.gradients,
+      };
+    } finally {
+      clean.dispose();
+    }
+  }
+  const perRow = values.length / job.x.shape[0];
+  const n = job.n;
+  const maps = new Map(
+    job.variants.map((variant, v) => [variant, values.slice(v * n * perRow, (v + 1) * n * perRow)]),
+  );
+  return {
+    maps,
+    details,
+    params: a.params,
+    cost,
+    ...(faithfulness !== undefined ? { faithfulness } : {}),
+    ...(sanity !== undefined ? { sanity } : {}),
+  };
+}
+
+/** The mean of the finite values of rows [start, start + n). */
+function meanOf(values: readonly number[], start: number, n: number): number {
+  const finite = values.slice(start, start + n).filter((v) => Number.isFinite(v));
+  return finite.length === 0 ? Number.NaN : finite.reduce((a, v) => a + v, 0) / finite.length;
+}
+
+/** One variant's rows of a deletion-insertion result, summarized. */
+function faithfulnessOf(f: FaithfulnessResult, start: number, n: number): FaithfulnessSummary {
+  const deletion = meanOf(f.deletion.aucPerInput, start, n);
+  const insertion = meanOf(f.insertion.aucPerInput, start, n);
+  const random =
+    f.random === undefined
+      ? null
+      : (() => {
+          const d = meanOf(f.random.deletion.aucPerInput, start, n);
+          const i = meanOf(f.random.insertion.aucPerInput, start, n);
+          return { deletion: d, insertion: i, score: i - d };
+        })();
+  return { deletion, insertion, score: insertion - deletion, random };
 }
