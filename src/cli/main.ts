@@ -10,6 +10,7 @@ import { registerEvaluateCommand } from './commands/evaluate.js';
 import { registerCompareCommand } from './commands/compare.js';
 import { registerExperimentCommand } from './commands/experiment.js';
 import { registerVisualizeCommand } from './commands/visualize.js';
+import { registerExplainCommand } from './commands/explain.js';
 import { ADVKIT_VERSION } from '../version.js';
 
 export interface CliIo {
@@ -37,6 +38,7 @@ export function buildProgram(io: CliIo): Command {
   registerPatchCommand(program, io);
   registerExperimentCommand(program, io);
   registerVisualizeCommand(program, io);
+  registerExplainCommand(program, io);
   registerInfoCommand(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
