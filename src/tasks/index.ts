@@ -5,6 +5,7 @@ export { evaluateTask, type EvaluateProgress, type EvaluateResult } from './eval
 export { explainTask, type ExplainResult, type ExplainTaskProgress } from './explain.js';
 export { nonRobustFeaturesTask, type NonRobustFeaturesResult } from './non-robust-features.js';
 export { patchTask, type PatchResult } from './patch.js';
+export { patchGradcamTask, type PatchGradcamResult } from './patch-gradcam.js';
 export { predictTask, type PredictResult } from './predict.js';
 export { trainTask } from './train.js';
 export { visualizeTask, type VisualizeResult } from './visualize.js';
@@ -14,6 +15,7 @@ import { evaluateTask } from './evaluate.js';
 import { explainTask } from './explain.js';
 import { nonRobustFeaturesTask } from './non-robust-features.js';
 import { patchTask } from './patch.js';
+import { patchGradcamTask } from './patch-gradcam.js';
 import { predictTask } from './predict.js';
 import { trainTask } from './train.js';
 import { visualizeTask } from './visualize.js';
@@ -29,4 +31,5 @@ export const TASKS = {
   visualize: visualizeTask,
   explain: explainTask,
   'non-robust-features': nonRobustFeaturesTask,
+  'patch-gradcam': patchGradcamTask,
 } as const;

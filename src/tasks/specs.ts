@@ -7,6 +7,7 @@ export { compareSchema } from './compare-spec.js';
 export { evaluateSchema } from './evaluate-spec.js';
 export { explainSchema } from './explain-spec.js';
 export { patchSchema } from './patch-spec.js';
+export { patchGradcamSchema } from './patch-gradcam-spec.js';
 export { predictSchema } from './predict-spec.js';
 export { trainSchema } from './train-spec.js';
 export { parseSpec } from './spec.js';

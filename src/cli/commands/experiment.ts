@@ -9,6 +9,12 @@ import {
   type NrfProgress,
 } from '../../tasks/non-robust-features.js';
 import { nonRobustFeaturesSchema } from '../../tasks/non-robust-features-spec.js';
+import {
+  patchGradcamTask,
+  type PatchGradcamProgress,
+  type PatchGradcamResult,
+} from '../../tasks/patch-gradcam.js';
+import { patchGradcamSchema } from '../../tasks/patch-gradcam-spec.js';
 import { withInterrupt } from '../interrupt.js';
 import type { CliIo } from '../main.js';
 import { assertWritableDir } from '../output-check.js';
@@ -84,7 +90,8 @@ export function registerExperimentCommand(program: Command, io: CliIo): void {
         throw withFlagNames(err, flags, { restart: '--restart' });
       }
     });
-  for (const c of [experiment, cmd]) {
+  const patchGradcam = registerPatchGradcam(experiment, io);
+  for (const c of [experiment, cmd, patchGradcam]) {
     c.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
     c.showHelpAfterError('(run with --help for usage)');
   }
@@ -160,6 +167,140 @@ function summary(r: NonRobustFeaturesResult, written: readonly string[]): string
   }
   lines.push(
     `${r.workSeconds.toFixed(0)} s of work in all, ${r.seconds.toFixed(0)} s in this run; wrote ${written.join(', ')}`,
+  );
+  return lines.join('\n') + '\n';
+}
+
+interface PatchGradcamCliOptions {
+  out: string;
+  stateDir?: string;
+  backend?: string;
+  json?: boolean;
+}
+
+/**
+ * `advkit experiment patch-gradcam`: flags -> the patch-gradcam task's spec; the result JSON, the picture and
+ * the patch written to --out; the trained patch kept in --state-dir, so that a rerun explains without training.
+ */
+function registerPatchGradcam(experiment: Command, io: CliIo): Command {
+  const cmd = experiment
+    .command('patch-gradcam')
+    .description(
+      'Where Grad-CAM looks once an adversarial patch is on the photo: train a universal patch (advkit patch) on ' +
+        'the even photos of a folder, paste it at one fixed place on the odd (held-out) ones, and report the ' +
+        "share of Grad-CAM's mass inside the patch before and after, against the patch's area share. Defaults: " +
+        '$ADVKIT_MODELS/darknet-tiny-imagenet, $ADVKIT_DATA/imagenet-samples, a soccer_ball patch.',
+    );
+  const flags = addSpecOptions(cmd, patchGradcamSchema);
+  cmd
+    .requiredOption('--out <dir>', 'where to write patch-gradcam.json, patch-gradcam.png and patch.png')
+    .option('--state-dir <dir>', 'where the trained patch is kept for reruns (default: <out>/state)')
+    .option('--backend <name>', 'compute backend: native, wasm, cpu (default: best available)')
+    .option('--json', 'print the result as JSON')
+    .action(async () => {
+      const opts = cmd.opts<PatchGradcamCliOptions>();
+      const spec = taskInput(patchGradcamSchema, specFromFlags(flags, cmd.opts()));
+      const stateDir = path.resolve(opts.stateDir ?? path.join(opts.out, 'state'));
+      assertWritableDir(opts.out, '--out');
+      assertWritableDir(stateDir, '--state-dir');
+      await initNodeBackend({ backend: opts.backend });
+      const progress = createProgressLine('{stage} [{bar}] {value}/{total} | {detail}', io.stderr);
+      try {
+        const { result, artifacts } = await withInterrupt((signal) =>
+          patchGradcamTask.run(spec, {
+            stateDir,
+            command: ['advkit', ...process.argv.slice(2)].join(' '),
+            signal,
+            onNote: (note) => io.stderr(`note: ${note}\n`),
+            onProgress: patchGradcamReporter(progress, io),
+          }),
+        );
+        progress.stop();
+        const written: string[] = [];
+        for (const artifact of artifacts) {
+          const file = path.join(opts.out, artifact.name);
+          await writeFileAtomic(file, artifact.bytes);
+          written.push(file);
+        }
+        io.stdout(
+          opts.json === true ? JSON.stringify(result, null, 2) + '\n' : patchGradcamSummary(result, written),
+        );
+      } catch (err) {
+        progress.stop();
+        throw withFlagNames(err, flags);
+      }
+    });
+  return cmd;
+}
+
+function patchGradcamReporter(progress: ProgressLine, io: CliIo): (p: PatchGradcamProgress) => void {
+  let stage = '';
+  return (p) => {
+    if (p.stage === 'patch') {
+      const t = p.progress;
+      if (t.stage === 'start') {
+        io.stderr(
+          `training a ${t.shape} patch for '${t.target.name}' on ${t.images} photos of ${t.source}, ${t.steps} steps\n`,
+        );
+        return;
+      }
+      if (stage !== 'patch') {
+        progress.stop();
+        stage = 'patch';
+        progress.start(t.steps, { stage: 'patch', detail: '' });
+      }
+      progress.update(t.step, {
+        stage: 'patch',
+        detail: `loss ${t.loss.toFixed(3)} | success ${pct(t.successRate)}`,
+      });
+      return;
+    }
+    if (stage !== 'gradcam') {
+      progress.stop();
+      stage = 'gradcam';
+      progress.start(p.total, { stage: 'Grad-CAM', detail: 'maps' });
+    }
+    progress.update(p.done, { stage: 'Grad-CAM', detail: 'maps' });
+  };
+}
+
+function patchGradcamSummary(r: PatchGradcamResult, written: readonly string[]): string {
+  const share = (v: number | null): string => (v === null ? '-' : pct(v)).padStart(7);
+  const fit = (text: string, width: number): string =>
+    text.length > width ? text.slice(0, width - 1) + '~' : text.padEnd(width);
+  const t = r.patch.training;
+  const trained =
+    t === undefined
+      ? ''
+      : `: ${t.seconds.toFixed(0)} s, ${pct(t.heldOut.successRate)} held-out success at random placements`;
+  const lines = [
+    `Grad-CAM (${r.layer}) of ${r.model.name} on ${r.photos.length} held-out photos of ${r.images}`,
+    `'${r.target.name}' ${r.patch.shape} patch, ${r.patch.pixels} px (${r.patch.source}${trained}), pasted at ` +
+      `${r.placement.position} (left ${r.placement.left}, top ${r.placement.top}): ${pct(r.areaShare)} of the area`,
+    '',
+    `${fit('photo', 28)} ${fit('prediction: clean -> patched', 46)} Grad-CAM mass on the patch:`,
+    `${' '.repeat(76)} before   after  (clean class)  (noise patch)`,
+  ];
+  for (const p of r.photos) {
+    const change =
+      `${p.clean.name} ${p.clean.probability.toFixed(2)} -> ` +
+      `${p.patched.name} ${p.patched.probability.toFixed(2)}`;
+    lines.push(
+      `${fit(p.file, 28)} ${fit(change, 46)} ${share(p.before.share)} ${share(p.after.share)} ` +
+        `${share(p.afterCleanClass.share)}        ${share(p.noisePatch.share)}`,
+    );
+  }
+  const s = r.summary;
+  lines.push(
+    `${fit('mean', 28)} ${fit('', 46)} ${share(s.before.meanShare)} ${share(s.after.meanShare)} ` +
+      `${share(s.afterCleanClass.meanShare)}        ${share(s.noisePatch.meanShare)}`,
+    '',
+    `chance (the patch's area) ${pct(r.areaShare)}; a map that is the patch at ${r.layer}'s resolution ` +
+      `${pct(r.ceiling)}; Grad-CAM's peak on the patch: ${pct(s.before.peaksInPatch)} before, ` +
+      `${pct(s.after.peaksInPatch)} after`,
+    `the patch turns ${r.success.hits} of ${r.success.photos} photos into '${r.target.name}' at this placement`,
+    `${r.seconds.total.toFixed(0)} s (patch ${r.seconds.patch.toFixed(0)} s, Grad-CAM ${r.seconds.gradcam.toFixed(0)} s); ` +
+      `wrote ${written.join(', ')}`,
   );
   return lines.join('\n') + '\n';
 }
