@@ -10,8 +10,20 @@ import { imagesField, modelFields, sampleSourceFields, schemaKeyword } from './s
 export const EXPLAIN_DEFAULTS = {
   methods: 'saliency,smoothgrad,ig,gradcam',
   n: 8,
+  /** Rows per pass for small inputs... */
   batchSize: 64,
+  /** ...and input values per pass (rows x h x w x c) for large ones: 16 rows of 224x224x3 images. */
+  batchValues: 16 * 224 * 224 * 3,
 } as const;
+
+/**
+ * Rows per pass when the spec does not say: 64 for small images, fewer for large ones, so that a pass of
+ * 224x224 ImageNet images (16 rows) stays within the wasm heap (64 rows of them do not).
+ */
+export function defaultExplainBatch(inputShape: readonly [number, number, number]): number {
+  const values = inputShape[0] * inputShape[1] * inputShape[2];
+  return Math.max(1, Math.min(EXPLAIN_DEFAULTS.batchSize, Math.floor(EXPLAIN_DEFAULTS.batchValues / values)));
+}
 
 /** The classes a spec may name as its target besides a class name or index. */
 export const EXPLAIN_TARGETS = ['predicted', 'original', 'label'] as const;
@@ -112,12 +124,15 @@ const taskFields = {
       'x-placeholder': 'fraction',
     }),
   ),
-  batchSize: Type.Integer({
-    minimum: 1,
-    default: EXPLAIN_DEFAULTS.batchSize,
-    description: 'rows per forward or backward pass, noise samples and IG steps included',
-    'x-placeholder': 'count',
-  }),
+  batchSize: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      description:
+        `rows per forward or backward pass, noise samples and IG steps included (default: ${EXPLAIN_DEFAULTS.batchSize}, ` +
+        'fewer for large inputs: 16 at 224x224x3)',
+      'x-placeholder': 'count',
+    }),
+  ),
   faithfulness: Type.Boolean({
     default: false,
     description:

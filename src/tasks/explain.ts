@@ -19,7 +19,12 @@ import type { Schema } from '../util/schema.js';
 import { adversarialOf, className, top1, type Top1 } from './attack-shared.js';
 import { assertBudgetsFit, parseBudgets, type Budget } from './budgets.js';
 import { parseAttacks } from './compare.js';
-import { EXPLAIN_METHOD_PARAMS, EXPLAIN_TARGETS, explainSchema } from './explain-spec.js';
+import {
+  defaultExplainBatch,
+  EXPLAIN_METHOD_PARAMS,
+  EXPLAIN_TARGETS,
+  explainSchema,
+} from './explain-spec.js';
 import { loadImageInputs, loadModelSample, type DataInfo } from './model-data.js';
 import { openModel } from './model-source.js';
 import { parseSpec } from './spec.js';
@@ -52,6 +57,8 @@ export interface ExplainedRow {
 export interface ExplainedModel {
   name: string;
   dir: string;
+  /** Rows per pass used for this model. */
+  batchSize: number;
   /** Per method: gradients and queries spent on all its rows, and the time. */
   cost: Record<string, { gradients: number; queries: number; seconds: number }>;
   /** With an attack: its success rate on these inputs and the gradients it spent. */
@@ -278,10 +285,17 @@ export const explainTask: Task<typeof explainSchema, ExplainResult, ExplainTaskP
           inputs: n,
           rows: n * rows.length,
         });
-        const clean = await top1(model, x, spec.batchSize);
+        const batchSize = spec.batchSize ?? defaultExplainBatch(model.inputShape);
+        const clean = await top1(model, x, batchSize);
         const parts: tf.Tensor4D[] = [x];
         const predictions: Top1[][] = [clean];
-        const explained: ExplainedModel = { name: names[m], dir: source.dir, cost: {}, rows: [] };
+        const explained: ExplainedModel = {
+          name: names[m],
+          dir: source.dir,
+          batchSize,
+          cost: {},
+          rows: [],
+        };
         const extra: Partial<ExplainedRow>[][] = [clean.map(() => ({}))];
         if (plan !== undefined) {
           const attackLabels = labels ?? Int32Array.from(clean, (t) => t.index);
@@ -292,7 +306,7 @@ export const explainTask: Task<typeof explainSchema, ExplainResult, ExplainTaskP
             eps: plan.budget?.value,
             norm: plan.norm,
             params: plan.params,
-            batchSize: spec.batchSize,
+            batchSize,
             seed,
             signal: ctx.signal,
             onProgress: (p) =>
@@ -307,7 +321,7 @@ export const explainTask: Task<typeof explainSchema, ExplainResult, ExplainTaskP
           const adv = adversarialOf(result);
           owned.push(adv);
           parts.push(adv);
-          predictions.push(await top1(model, adv, spec.batchSize));
+          predictions.push(await top1(model, adv, batchSize));
           extra.push(
             Array.from({ length: n }, (_, i) => ({
               fooled: result.success[i] === 1,
@@ -347,7 +361,7 @@ export const explainTask: Task<typeof explainSchema, ExplainResult, ExplainTaskP
             targets: rowTargets,
             params: methodParams.get(method.name) ?? {},
             layer: method.access === 'activations' ? spec.layer : undefined,
-            batchSize: spec.batchSize,
+            batchSize,
             seed,
             faithfulness: spec.faithfulness,
             sanity: spec.sanity,
@@ -623,10 +637,7 @@ function pictureLegend(result: ExplainResult): string {
         : result.target === 'label'
           ? 'the label'
           : `class ${result.target}`;
-  return (
-    `Heatmaps over the grey input, scaled per map (bar: the value at full colour; signed maps red for, blue ` +
-    `against); explained: ${target}`
-  );
+  return `Maps over the grey input, each scaled to its bar; signed maps red for, blue against; explained: ${target}`;
 }
 
 /** The picture's rows: per input, per model, the clean row then the attacked one. */

@@ -6,6 +6,7 @@ import { invalidArgument } from '../../errors.js';
 import {
   explainTask,
   type ExplainResult,
+  type ExplainedModel,
   type ExplainedRow,
   type FaithfulnessSummary,
 } from '../../tasks/explain.js';
@@ -152,7 +153,7 @@ function num(v: number): string {
 }
 
 /** One row: its variant, the prediction, the class explained and what the methods report. */
-function rowText(row: ExplainedRow, result: ExplainResult): string {
+function rowText(row: ExplainedRow, model: ExplainedModel, result: ExplainResult): string {
   const a = result.attack;
   const variant =
     row.variant === 'adversarial' && a !== null
@@ -160,7 +161,17 @@ function rowText(row: ExplainedRow, result: ExplainResult): string {
       : row.variant === 'patched'
         ? 'patched'
         : 'clean';
-  const fooled = row.fooled === true ? ' (fooled)' : row.fooled === false ? ' (not fooled)' : '';
+  const clean = model.rows.find((r) => r.input === row.input && r.variant === 'clean');
+  const label = result.inputs[row.input]?.label;
+  const wrongBefore = label !== null && label !== undefined && clean?.prediction.index !== label.index;
+  const fooled =
+    row.fooled === undefined
+      ? ''
+      : wrongBefore
+        ? ' (misclassified before the attack)'
+        : row.fooled
+          ? ' (fooled)'
+          : ' (not fooled)';
   const notes: string[] = [];
   const ig = row.methods.ig;
   if (ig !== undefined) {
@@ -195,7 +206,7 @@ function formatSummary(s: ExplainResult & { written: string[] }): string {
     s.inputs.forEach((input, i) => {
       const label = input.label === null ? '' : ` (label ${input.label.name})`;
       lines.push(`  ${input.source}${label}`);
-      for (const row of m.rows.filter((r) => r.input === i)) lines.push(`    ${rowText(row, s)}`);
+      for (const row of m.rows.filter((r) => r.input === i)) lines.push(`    ${rowText(row, m, s)}`);
     });
     for (const [method, variants] of Object.entries(m.faithfulness ?? {})) {
       for (const [variant, f] of Object.entries(variants)) {
