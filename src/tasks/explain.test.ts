@@ -1,16 +1,31 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../backend/node-backend.js';
 import { decodeNpy } from '../data/npy.js';
 import { caughtAdvkitError, scratchDir } from '../data/test-utils/scratch.js';
+import { patchMask } from '../attacks/patch/placement.js';
 import { explain } from '../explain/explain.js';
+import { patchPng } from '../render/node/patch-png.js';
 import { EXPLAIN_METHOD_PARAMS, explainSchema } from './explain-spec.js';
 import { explainTask, type ExplainTaskProgress } from './explain.js';
 import { TASKS } from './index.js';
 import { loadModelSample } from './model-data.js';
 import { openModel } from './model-source.js';
+
+/** A square patch PNG of 40 pixels, larger than an MNIST image. */
+async function bigPatch(dir: string): Promise<string> {
+  const file = path.join(dir, 'big.png');
+  const side = 40;
+  const mask = patchMask(side, 'square');
+  await writeFile(
+    file,
+    await patchPng({ values: new Float32Array(side * side), mask, side, channels: 1, bounds: [0, 1] }),
+  );
+  return file;
+}
 
 /** The explain task from plain JSON specs, with no CLI: the bundled MNIST CNNs, two inputs, few samples and steps. */
 beforeAll(async () => {
@@ -170,6 +185,40 @@ describe('explain task', () => {
     }
   });
 
+  it('explains each patched input in the row under it, the patch at its own size or the size given', async () => {
+    const dir = scratchDir();
+    const file = path.join(dir, 'patch.png');
+    const side = 8;
+    const mask = patchMask(side, 'circle');
+    await writeFile(
+      file,
+      await patchPng({
+        values: new Float32Array(side * side).fill(1),
+        mask,
+        side,
+        channels: 1,
+        bounds: [0, 1],
+      }),
+    );
+    const spec = { model: 'mnist-cnn', n: 2, methods: 'saliency', patch: file, saveMaps: true, seed: 3 };
+    const before = tf.memory().numTensors;
+    const { result, artifacts } = await explainTask.run(spec);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(result.patch).toEqual({ file: path.resolve(file), side: 8, shape: 'circle' });
+    expect(result.models[0].rows.map((r) => r.variant)).toEqual(['clean', 'clean', 'patched', 'patched']);
+    expect(result.models[0].rows[2].fooled).toEqual(expect.any(Boolean));
+    const maps = artifacts.find((a) => a.name === 'maps/saliency.patched.npy');
+    const clean = artifacts.find((a) => a.name === 'maps/saliency.npy');
+    expect(decodeNpy(maps?.bytes ?? new Uint8Array()).shape).toEqual([2, 28, 28, 1]);
+    expect(maps?.bytes).not.toEqual(clean?.bytes);
+    const larger = await explainTask.run({ ...spec, patchSize: 0.5, saveMaps: false, picture: false });
+    expect(larger.result.patch?.side).toBe(14);
+    const tooLarge = await caughtAdvkitError(
+      explainTask.run({ ...spec, patchSize: undefined, model: 'mnist-cnn', patch: await bigPatch(dir) }),
+    );
+    expect(tooLarge.message).toContain("the patch is 40 pixels wide, larger than the model's 28x28 input");
+  });
+
   it('explains image files, for a class given by name', async () => {
     const dir = scratchDir();
     const files = ['a.png', 'b.png'].map((f) => path.join(dir, f));
@@ -250,6 +299,8 @@ describe('explain task', () => {
       [{ ...base, model: '' }, 'INVALID_ARGUMENT', "'model' is empty"],
       [{ ...base, model: undefined }, 'INVALID_ARGUMENT', "give 'model'"],
       [{ ...base, model: 'no-such-model' }, 'NOT_FOUND', 'no-such-model'],
+      [{ ...base, patch: 'no-such-patch.png' }, 'NOT_FOUND', "'patch' no-such-patch.png does not exist"],
+      [{ ...base, patchSize: 0.2 }, 'INVALID_ARGUMENT', "give 'patch' too"],
     ];
     for (const [spec, code, message] of cases) {
       const err = await caughtAdvkitError(explainTask.run(spec));

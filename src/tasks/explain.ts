@@ -1,5 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { applyPatch } from '../attacks/patch/apply-patch.js';
+import type { PatchShape } from '../attacks/patch/placement.js';
 import { getAttack } from '../attacks/registry.js';
 import { runAttack } from '../attacks/run-attack.js';
 import type { Attack, Norm } from '../attacks/types.js';
@@ -27,6 +31,7 @@ import {
 } from './explain-spec.js';
 import { loadImageInputs, loadModelSample, type DataInfo } from './model-data.js';
 import { openModel } from './model-source.js';
+import { decodePatch } from './patch-gradcam.js';
 import { parseSpec } from './spec.js';
 import type { Artifact, Task, TaskContext, TaskResult } from './task.js';
 
@@ -216,9 +221,18 @@ export const explainTask: Task<typeof explainSchema, ExplainResult, ExplainTaskP
         "target 'original' is the prediction itself on clean rows; it differs only with an attack or a patch",
       );
     }
-    if (spec.patch !== undefined) {
-      throw new AdvkitError('UNSUPPORTED', "explain: 'patch' is not available yet.", { option: 'patch' });
+    if (spec.patchSize !== undefined && spec.patch === undefined) {
+      throw invalidArgument("explain: 'patchSize' is the size of 'patch'; give 'patch' too.", {
+        option: 'patchSize',
+      });
     }
+    if (spec.patch !== undefined && !existsSync(spec.patch)) {
+      throw new AdvkitError('NOT_FOUND', `explain: 'patch' ${spec.patch} does not exist.`, {
+        option: 'patch',
+      });
+    }
+    const patchPng = spec.patch === undefined ? undefined : new Uint8Array(await readFile(spec.patch));
+    let patchInfo: ExplainResult['patch'] = null;
     const seed = spec.seed ?? 0;
     const names = modelNames(refs);
     const done: ModelRows[] = [];
@@ -276,7 +290,7 @@ export const explainTask: Task<typeof explainSchema, ExplainResult, ExplainTaskP
           );
         }
         const n = x.shape[0];
-        const rows = variantsOf(plan);
+        const rows = variantsOf(plan, patchPng !== undefined);
         ctx.onProgress?.({
           stage: 'model',
           model: names[m],
@@ -333,6 +347,21 @@ export const explainTask: Task<typeof explainSchema, ExplainResult, ExplainTaskP
             gradients: result.cost.gradients,
             seconds: (Date.now() - t0) / 1000,
           };
+        }
+        if (patchPng !== undefined && spec.patch !== undefined) {
+          const patched = await pastePatchOn(model, x, {
+            png: patchPng,
+            file: spec.patch,
+            size: spec.patchSize,
+            seed,
+          });
+          owned.push(patched.x);
+          parts.push(patched.x);
+          const after = await top1(model, patched.x, batchSize);
+          predictions.push(after);
+          const reference = labels ?? Int32Array.from(clean, (t) => t.index);
+          extra.push(after.map((t, i) => ({ fooled: t.index !== reference[i] })));
+          patchInfo ??= { file: path.resolve(spec.patch), side: patched.side, shape: patched.shape };
         }
         const all = parts.length === 1 ? x : tf.concat(parts, 0);
         if (all !== x) owned.push(all);
@@ -420,7 +449,7 @@ export const explainTask: Task<typeof explainSchema, ExplainResult, ExplainTaskP
               epsText: plan.budget?.text ?? null,
               params: plan.params,
             },
-      patch: null,
+      patch: patchInfo,
       seed,
       data: dataInfo,
       inputs,
@@ -554,8 +583,44 @@ function attackPlan(spec: { attack?: string; norm?: Norm; eps?: string | number 
 }
 
 /** The rows of each input, in order: clean, then attacked. */
-function variantsOf(plan: AttackPlan | undefined): ExplainVariant[] {
-  return plan === undefined ? ['clean'] : ['clean', 'adversarial'];
+function variantsOf(plan: AttackPlan | undefined, patched: boolean): ExplainVariant[] {
+  return [
+    'clean',
+    ...(plan !== undefined ? (['adversarial'] as const) : []),
+    ...(patched ? (['patched'] as const) : []),
+  ];
+}
+
+/**
+ * The inputs with the patch (a PNG as advkit patch writes it, read by decodePatch) pasted at a seeded random
+ * place: at its own pixel size, or at `size` of the image side.
+ */
+async function pastePatchOn(
+  model: Classifier,
+  x: tf.Tensor4D,
+  patch: { png: Uint8Array; file: string; size: number | undefined; seed: number },
+): Promise<{ x: tf.Tensor4D; side: number; shape: PatchShape }> {
+  const decoded = await decodePatch(patch.png, model, patch.file);
+  const [h, w, c] = model.inputShape;
+  const side = patch.size === undefined ? decoded.side : Math.max(1, Math.round(patch.size * Math.min(h, w)));
+  if (side > Math.min(h, w)) {
+    throw invalidArgument(
+      `explain: the patch is ${side} pixels wide, larger than the model's ${h}x${w} input; give 'patchSize' ` +
+        '(its side as a fraction of the image side, e.g. 0.25).',
+      { option: 'patchSize' },
+    );
+  }
+  const values = tf.tensor3d(decoded.values, [decoded.side, decoded.side, c]);
+  try {
+    const pasted = applyPatch(x, values, {
+      shape: decoded.shape,
+      scale: side / decoded.side,
+      seed: patch.seed,
+    });
+    return { x: pasted, side, shape: decoded.shape };
+  } finally {
+    values.dispose();
+  }
 }
 
 /** Names shown for the models: their base names, numbered where two are the same. */
@@ -623,9 +688,11 @@ function variantText(variant: ExplainVariant, result: ExplainResult): string {
 function pictureTitle(result: ExplainResult): string {
   const models = result.models.map((m) => m.name).join(' vs ');
   const a = result.attack;
-  const attacked =
-    a === null ? '' : `, clean and under ${a.name} (${a.norm}${a.epsText === null ? '' : ` ${a.epsText}`})`;
-  return `Attributions: ${models}${attacked}`;
+  const versions = [
+    ...(a === null ? [] : [`under ${a.name} (${a.norm}${a.epsText === null ? '' : ` ${a.epsText}`})`]),
+    ...(result.patch === null ? [] : [`with the patch ${path.basename(result.patch.file)}`]),
+  ];
+  return `Attributions: ${models}${versions.length === 0 ? '' : `, clean and ${versions.join(' and ')}`}`;
 }
 
 function pictureLegend(result: ExplainResult): string {
