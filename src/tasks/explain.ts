@@ -704,7 +704,8 @@ function pictureLegend(result: ExplainResult): string {
         : result.target === 'label'
           ? 'the label'
           : `class ${result.target}`;
-  return `Maps over the grey input, each scaled to its bar; signed maps red for, blue against; explained: ${target}`;
+  const signed = result.methods.some((m) => mapDisplay(m.name, m.output, m.params).scale === 'signed');
+  return `Over the grey input, scaled to the bars${signed ? ' (red for, blue against)' : ''}; explained: ${target}`;
 }
 
 /** The picture's rows: per input, per model, the clean row then the attacked one. */
