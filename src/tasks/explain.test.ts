@@ -301,6 +301,11 @@ describe('explain task', () => {
       [{ ...base, model: 'no-such-model' }, 'NOT_FOUND', 'no-such-model'],
       [{ ...base, patch: 'no-such-patch.png' }, 'NOT_FOUND', "'patch' no-such-patch.png does not exist"],
       [{ ...base, patchSize: 0.2 }, 'INVALID_ARGUMENT', "give 'patch' too"],
+      [
+        { ...base, model: 'cifar-cnn,cifar-linear' },
+        'INVALID_ARGUMENT',
+        'cifar-linear has other classes than cifar-cnn',
+      ],
     ];
     for (const [spec, code, message] of cases) {
       const err = await caughtAdvkitError(explainTask.run(spec));

@@ -2,13 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Static } from 'typebox';
 import { applyPatch } from '../attacks/patch/apply-patch.js';
 import type { PatchShape } from '../attacks/patch/placement.js';
 import { getAttack } from '../attacks/registry.js';
 import { runAttack } from '../attacks/run-attack.js';
 import type { Attack, Norm } from '../attacks/types.js';
 import { engineName } from '../backend/backend.js';
-import { encodeNpy } from '../data/npy.js';
 import { AdvkitError, invalidArgument } from '../errors.js';
 import { explain } from '../explain/explain.js';
 import { deletionInsertion, type FaithfulnessResult } from '../explain/sanity/faithfulness.js';
@@ -17,8 +17,6 @@ import { getMethod } from '../explain/registry.js';
 import { classIndex } from '../explain/targets.js';
 import type { AttributionMethod, InputDetails, MapKind } from '../explain/types.js';
 import type { Classifier } from '../models/classifier.js';
-import { renderExplainGrid, mapDisplay, type ExplainGridRow } from '../render/node/explain-grid.js';
-import { imageFromValues } from '../render/pixel-image.js';
 import type { Schema } from '../util/schema.js';
 import { adversarialOf, className, top1, type Top1 } from './attack-shared.js';
 import { assertBudgetsFit, parseBudgets, type Budget } from './budgets.js';
@@ -29,11 +27,12 @@ import {
   EXPLAIN_TARGETS,
   explainSchema,
 } from './explain-spec.js';
+import { explainArtifacts, type ModelRows } from './explain-output.js';
 import { loadImageInputs, loadModelSample, type DataInfo } from './model-data.js';
 import { openModel } from './model-source.js';
 import { decodePatch } from './patch-gradcam.js';
 import { parseSpec } from './spec.js';
-import type { Artifact, Task, TaskContext, TaskResult } from './task.js';
+import type { Task, TaskContext, TaskResult } from './task.js';
 
 /** Which version of an input a row shows. */
 export type ExplainVariant = 'clean' | 'adversarial' | 'patched';
@@ -145,15 +144,26 @@ interface AttackPlan {
   budget: Budget | undefined;
 }
 
-/** Everything one model's rows hold, kept after its tensors are gone: pictures, maps, results. */
-interface ModelRows {
-  model: ExplainedModel;
-  shape: readonly [number, number, number];
-  bounds: readonly [number, number];
-  /** Per variant, the inputs' values (n * h * w * c). */
-  images: Map<ExplainVariant, Float32Array>;
-  /** Per method, per variant, the raw maps (n * h * w * c, or n * h * w). */
-  maps: Map<string, Map<ExplainVariant, Float32Array>>;
+/** Everything checked before a model is loaded: what to explain, how, and under which models. */
+interface ExplainJob {
+  spec: Static<typeof explainSchema>;
+  methods: AttributionMethod<Schema>[];
+  /** Per method, the parameters given for it. */
+  params: Map<string, Record<string, unknown>>;
+  attack: AttackPlan | undefined;
+  patch: { file: string; png: Uint8Array } | undefined;
+  refs: string[];
+  names: string[];
+  seed: number;
+}
+
+/** What one model's part adds to the result besides its rows: the inputs as it saw them, the settings used. */
+interface ModelPart {
+  rows: ModelRows;
+  inputs: ExplainResult['inputs'];
+  data: DataInfo | undefined;
+  settings: Map<string, Record<string, unknown>>;
+  patch: ExplainResult['patch'];
   classNames: readonly string[];
 }
 
@@ -172,304 +182,300 @@ export const explainTask: Task<typeof explainSchema, ExplainResult, ExplainTaskP
   schema: explainSchema,
   async run(input, ctx: TaskContext<ExplainTaskProgress> = {}) {
     const started = Date.now();
-    const given = givenKeys(input);
-    if (given.has('images') && given.has('split')) {
-      throw invalidArgument("explain: 'split' is for dataset mode ('data'); image files have no split.", {
-        option: 'split',
-      });
+    const job = await prepare(input, ctx);
+    const parts: ModelPart[] = [];
+    for (const m of job.refs.keys()) {
+      parts.push(await explainModel(job, m, parts[0], ctx));
     }
-    if (given.has('images') && given.has('n')) {
-      throw invalidArgument(
-        "explain: 'n' counts dataset inputs ('data'); with image files, give the files.",
-        {
-          option: 'n',
-        },
-      );
-    }
-    const spec = parseSpec(explainSchema, input, 'explain');
-    const values: Readonly<Record<string, unknown>> = spec;
-    const methods = parseMethods(spec.methods);
-    const methodParams = paramsOf(methods, values, given);
-    if (spec.layer !== undefined && !methods.some((m) => m.access === 'activations')) {
-      throw invalidArgument("explain: 'layer' is the layer Grad-CAM reads; add gradcam to 'methods'.", {
-        option: 'layer',
-      });
-    }
-    const plan = attackPlan(spec);
-    const refs = listOf(spec.model, 'model');
-    if (refs.length === 0) {
-      throw invalidArgument(
-        "explain: give 'model': a model directory or bundled name (e.g. cifar-cnn), or several, comma-separated.",
-        { option: 'model' },
-      );
-    }
-    if (spec.images !== undefined && spec.data !== undefined) {
-      throw invalidArgument("explain: give either 'images' or 'data', not both.", { option: 'images' });
-    }
-    if (spec.images !== undefined && spec.images.length === 0) {
-      throw invalidArgument("explain: 'images' names no file.", { option: 'images' });
-    }
-    if (spec.target === 'label' && spec.images !== undefined) {
-      throw invalidArgument(
-        "explain: target 'label' needs labelled inputs ('data'); image files have none. Use predicted, original " +
-          'or a class.',
-        { option: 'target' },
-      );
-    }
-    if (spec.target === 'original' && plan === undefined && spec.patch === undefined) {
-      ctx.onNote?.(
-        "target 'original' is the prediction itself on clean rows; it differs only with an attack or a patch",
-      );
-    }
-    if (spec.patchSize !== undefined && spec.patch === undefined) {
-      throw invalidArgument("explain: 'patchSize' is the size of 'patch'; give 'patch' too.", {
-        option: 'patchSize',
-      });
-    }
-    if (spec.patch !== undefined && !existsSync(spec.patch)) {
-      throw new AdvkitError('NOT_FOUND', `explain: 'patch' ${spec.patch} does not exist.`, {
-        option: 'patch',
-      });
-    }
-    const patchPng = spec.patch === undefined ? undefined : new Uint8Array(await readFile(spec.patch));
-    let patchInfo: ExplainResult['patch'] = null;
-    const seed = spec.seed ?? 0;
-    const names = modelNames(refs);
-    const done: ModelRows[] = [];
-    const methodSettings = new Map<string, Record<string, unknown>>();
-    const dataInfo: ExplainResult['data'] = {
-      mode: spec.images !== undefined ? 'images' : 'dataset',
-      notes: [],
-    };
-    let inputs: ExplainResult['inputs'] = [];
-    let dataName: string | undefined = spec.data;
-    for (const [m, ref] of refs.entries()) {
-      const source = await openModel(ref, { defaultName: ref, labels: spec.labels });
-      const model = source.model;
-      const owned: tf.Tensor[] = [];
-      try {
-        if (plan?.budget !== undefined) assertBudgetsFit([plan.budget], model.bounds, plan.norm, "'eps'");
-        const target = targetRule(model, names[m], spec.target);
-        let x: tf.Tensor4D;
-        let labels: Int32Array | undefined;
-        let sources: string[];
-        if (spec.images !== undefined) {
-          x = await loadImageInputs(model, spec.images);
-          sources = spec.images.map((f) => path.basename(f));
-        } else {
-          dataName ??= model.metadata.dataset ?? 'mnist';
-          const sample = await loadModelSample(model, {
-            data: dataName,
-            split: spec.split,
-            dataDir: spec.dataDir,
-            labelMap: spec.labelMap,
-            n: spec.n,
-            seed: spec.seed,
-          });
-          x = sample.x;
-          labels = sample.labels;
-          sources = sample.sources;
-          if (m === 0) {
-            const { notes, ...info } = sample.info;
-            Object.assign(dataInfo, info);
-            dataInfo.notes.push(...notes);
-            for (const note of notes) ctx.onNote?.(note);
-          }
-        }
-        owned.push(x);
-        if (m === 0) {
-          inputs = sources.map((s, i) => ({
-            source: s,
-            label: labels === undefined ? null : { index: labels[i], name: className(model, labels[i]) },
-          }));
-        } else if (sources.join('\n') !== inputs.map((i) => i.source).join('\n')) {
-          throw invalidArgument(
-            `explain: ${names[m]} gets other inputs than ${names[0]} (${sources[0]} vs ${inputs[0]?.source}): ` +
-              "the models' classes differ. Explain them on the same image files ('images') instead.",
-            { option: 'model' },
-          );
-        }
-        const n = x.shape[0];
-        const rows = variantsOf(plan, patchPng !== undefined);
-        ctx.onProgress?.({
-          stage: 'model',
-          model: names[m],
-          index: m,
-          models: refs.length,
-          inputs: n,
-          rows: n * rows.length,
-        });
-        const batchSize = spec.batchSize ?? defaultExplainBatch(model.inputShape);
-        const clean = await top1(model, x, batchSize);
-        const parts: tf.Tensor4D[] = [x];
-        const predictions: Top1[][] = [clean];
-        const explained: ExplainedModel = {
-          name: names[m],
-          dir: source.dir,
-          batchSize,
-          cost: {},
-          rows: [],
-        };
-        const extra: Partial<ExplainedRow>[][] = [clean.map(() => ({}))];
-        if (plan !== undefined) {
-          const attackLabels = labels ?? Int32Array.from(clean, (t) => t.index);
-          const t0 = Date.now();
-          const run = await runAttack(model, plan.attack, {
-            x,
-            labels: attackLabels,
-            eps: plan.budget?.value,
-            norm: plan.norm,
-            params: plan.params,
-            batchSize,
-            seed,
-            signal: ctx.signal,
-            onProgress: (p) =>
-              ctx.onProgress?.({
-                stage: 'attack',
-                model: names[m],
-                attack: plan.attack.name,
-                fraction: p.fraction,
-              }),
-          });
-          const result = run.results[0];
-          const adv = adversarialOf(result);
-          owned.push(adv);
-          parts.push(adv);
-          predictions.push(await top1(model, adv, batchSize));
-          extra.push(
-            Array.from({ length: n }, (_, i) => ({
-              fooled: result.success[i] === 1,
-              distance: { linf: result.distances.linf[i], l2: result.distances.l2[i] },
-            })),
-          );
-          explained.attack = {
-            successRate: result.successRate,
-            gradients: result.cost.gradients,
-            seconds: (Date.now() - t0) / 1000,
-          };
-        }
-        if (patchPng !== undefined && spec.patch !== undefined) {
-          const patched = await pastePatchOn(model, x, {
-            png: patchPng,
-            file: spec.patch,
-            size: spec.patchSize,
-            seed,
-          });
-          owned.push(patched.x);
-          parts.push(patched.x);
-          const after = await top1(model, patched.x, batchSize);
-          predictions.push(after);
-          const reference = labels ?? Int32Array.from(clean, (t) => t.index);
-          extra.push(after.map((t, i) => ({ fooled: t.index !== reference[i] })));
-          patchInfo ??= { file: path.resolve(spec.patch), side: patched.side, shape: patched.shape };
-        }
-        const all = parts.length === 1 ? x : tf.concat(parts, 0);
-        if (all !== x) owned.push(all);
-        const rowTargets = targetsOf(target, predictions, labels);
-        const kept: ModelRows = {
-          model: explained,
-          shape: model.inputShape,
-          bounds: model.bounds,
-          images: new Map(),
-          maps: new Map(),
-          classNames: model.classNames,
-        };
-        const size = x.size / n;
-        const allValues = (await all.data()) as Float32Array;
-        rows.forEach((variant, v) =>
-          kept.images.set(variant, allValues.slice(v * n * size, (v + 1) * n * size)),
-        );
-        const details: Record<string, InputDetails>[] = Array.from({ length: all.shape[0] }, () => ({}));
-        for (const method of methods) {
-          const out = await runMethod({
-            model,
-            method,
-            x: all,
-            n,
-            variants: rows,
-            targets: rowTargets,
-            params: methodParams.get(method.name) ?? {},
-            layer: method.access === 'activations' ? spec.layer : undefined,
-            batchSize,
-            seed,
-            faithfulness: spec.faithfulness,
-            sanity: spec.sanity,
-            signal: ctx.signal,
-            progress: (stage, fraction) =>
-              ctx.onProgress?.({ stage, model: names[m], method: method.name, fraction }),
-          });
-          kept.maps.set(method.name, out.maps);
-          out.details.forEach((d, r) => (details[r][method.name] = d));
-          explained.cost[method.name] = out.cost;
-          if (out.faithfulness !== undefined) (explained.faithfulness ??= {})[method.name] = out.faithfulness;
-          if (out.sanity !== undefined) (explained.sanity ??= {})[method.name] = out.sanity;
-          if (m === 0) methodSettings.set(method.name, out.params);
-        }
-        rows.forEach((variant, v) => {
-          for (let i = 0; i < n; i++) {
-            const r = v * n + i;
-            const p = predictions[v][i];
-            explained.rows.push({
-              input: i,
-              variant,
-              prediction: { index: p.index, name: className(model, p.index), confidence: p.confidence },
-              target: { index: rowTargets[r], name: className(model, rowTargets[r]) },
-              ...extra[v][i],
-              methods: details[r],
-            });
-          }
-        });
-        done.push(kept);
-      } catch (err) {
-        throw withModelName(err, refs.length > 1 ? names[m] : undefined);
-      } finally {
-        tf.dispose(owned);
-        model.dispose();
-      }
-    }
+    const [first] = parts;
+    const { notes, ...info } = first.data ?? { notes: [] };
     const result: ExplainResult = {
       task: 'explain',
       schemaVersion: SCHEMA_VERSION,
       backend: engineName(),
-      target: spec.target,
-      methods: methods.map((m) => ({
+      target: job.spec.target,
+      methods: job.methods.map((m) => ({
         name: m.name,
         title: m.title,
         output: m.output,
-        params: methodSettings.get(m.name) ?? {},
+        params: first.settings.get(m.name) ?? {},
       })),
-      layer: spec.layer ?? null,
+      layer: job.spec.layer ?? null,
       attack:
-        plan === undefined
+        job.attack === undefined
           ? null
           : {
-              name: plan.attack.name,
-              norm: plan.norm,
-              eps: plan.budget?.value ?? null,
-              epsText: plan.budget?.text ?? null,
-              params: plan.params,
+              name: job.attack.attack.name,
+              norm: job.attack.norm,
+              eps: job.attack.budget?.value ?? null,
+              epsText: job.attack.budget?.text ?? null,
+              params: job.attack.params,
             },
-      patch: patchInfo,
-      seed,
-      data: dataInfo,
-      inputs,
-      models: done.map((d) => d.model),
+      patch: first.patch,
+      seed: job.seed,
+      data: { mode: job.spec.images !== undefined ? 'images' : 'dataset', ...info, notes },
+      inputs: first.inputs,
+      models: parts.map((p) => p.rows.model),
       seconds: (Date.now() - started) / 1000,
     };
-    const artifacts: Artifact[] = [];
-    if (spec.picture) {
-      const png = await renderExplainGrid({
-        title: pictureTitle(result),
-        legend: pictureLegend(result),
-        methods: methods.map((m) => m.name),
-        rows: gridRows(done, methods, inputs, result),
-      });
-      artifacts.push({ name: 'explain.png', mediaType: 'image/png', bytes: new Uint8Array(png) });
-    }
-    if (spec.saveMaps) artifacts.push(...npyArtifacts(done, methods));
-    return { result, artifacts };
+    const rows = parts.map((p) => p.rows);
+    return { result, artifacts: await explainArtifacts(result, rows, job.methods, job.spec) };
   },
 };
+
+/** The spec checked, and everything that can be refused refused, before any model is loaded. */
+async function prepare(input: unknown, ctx: TaskContext<ExplainTaskProgress>): Promise<ExplainJob> {
+  const given = givenKeys(input);
+  if (given.has('images') && given.has('split')) {
+    throw invalidArgument("explain: 'split' is for dataset mode ('data'); image files have no split.", {
+      option: 'split',
+    });
+  }
+  if (given.has('images') && given.has('n')) {
+    throw invalidArgument("explain: 'n' counts dataset inputs ('data'); with image files, give the files.", {
+      option: 'n',
+    });
+  }
+  const spec = parseSpec(explainSchema, input, 'explain');
+  const methods = parseMethods(spec.methods);
+  const params = paramsOf(methods, spec, given);
+  if (spec.layer !== undefined && !methods.some((m) => m.access === 'activations')) {
+    throw invalidArgument("explain: 'layer' is the layer Grad-CAM reads; add gradcam to 'methods'.", {
+      option: 'layer',
+    });
+  }
+  const attack = attackPlan(spec);
+  const refs = listOf(spec.model, 'model');
+  if (refs.length === 0) {
+    throw invalidArgument(
+      "explain: give 'model': a model directory or bundled name (e.g. cifar-cnn), or several, comma-separated.",
+      { option: 'model' },
+    );
+  }
+  if (spec.images !== undefined && spec.data !== undefined) {
+    throw invalidArgument("explain: give either 'images' or 'data', not both.", { option: 'images' });
+  }
+  if (spec.images !== undefined && spec.images.length === 0) {
+    throw invalidArgument("explain: 'images' names no file.", { option: 'images' });
+  }
+  if (spec.target === 'label' && spec.images !== undefined) {
+    throw invalidArgument(
+      "explain: target 'label' needs labelled inputs ('data'); image files have none. Use predicted, original " +
+        'or a class.',
+      { option: 'target' },
+    );
+  }
+  if (spec.patchSize !== undefined && spec.patch === undefined) {
+    throw invalidArgument("explain: 'patchSize' is the size of 'patch'; give 'patch' too.", {
+      option: 'patchSize',
+    });
+  }
+  if (spec.patch !== undefined && !existsSync(spec.patch)) {
+    throw new AdvkitError('NOT_FOUND', `explain: 'patch' ${spec.patch} does not exist.`, { option: 'patch' });
+  }
+  if (spec.target === 'original' && attack === undefined && spec.patch === undefined) {
+    ctx.onNote?.(
+      "target 'original' is the prediction itself on clean rows; it differs only with an attack or a patch",
+    );
+  }
+  const patch =
+    spec.patch === undefined
+      ? undefined
+      : { file: spec.patch, png: new Uint8Array(await readFile(spec.patch)) };
+  return { spec, methods, params, attack, patch, refs, names: modelNames(refs), seed: spec.seed ?? 0 };
+}
+
+/** One model: its inputs, their attacked and patched versions, every method on every row, the checks asked for. */
+async function explainModel(
+  job: ExplainJob,
+  m: number,
+  first: ModelPart | undefined,
+  ctx: TaskContext<ExplainTaskProgress>,
+): Promise<ModelPart> {
+  const { spec, seed } = job;
+  const name = job.names[m];
+  const source = await openModel(job.refs[m], { defaultName: job.refs[m], labels: spec.labels });
+  const model = source.model;
+  const owned: tf.Tensor[] = [];
+  try {
+    if (job.attack?.budget !== undefined) {
+      assertBudgetsFit([job.attack.budget], model.bounds, job.attack.norm, "'eps'");
+    }
+    const target = targetRule(model, name, spec.target);
+    if (first !== undefined && spec.images === undefined && !sameClasses(model, first.classNames)) {
+      // A dataset narrowed to a model's classes is another sample: only image files are the same inputs.
+      throw invalidArgument(
+        `explain: ${name} has other classes than ${job.names[0]}, so it would get other dataset inputs; ` +
+          "explain them on the same image files ('images') instead.",
+        { option: 'model' },
+      );
+    }
+    const data = await loadInputs(model, spec, spec.data ?? first?.data?.name);
+    const { x, labels } = data;
+    owned.push(x);
+    if (m === 0) for (const note of data.info?.notes ?? []) ctx.onNote?.(note);
+    const n = x.shape[0];
+    const variants = variantsOf(job.attack, job.patch !== undefined);
+    ctx.onProgress?.({
+      stage: 'model',
+      model: name,
+      index: m,
+      models: job.refs.length,
+      inputs: n,
+      rows: n * variants.length,
+    });
+    const batchSize = spec.batchSize ?? defaultExplainBatch(model.inputShape);
+    const clean = await top1(model, x, batchSize);
+    const explained: ExplainedModel = { name, dir: source.dir, batchSize, cost: {}, rows: [] };
+    const stacked: tf.Tensor4D[] = [x];
+    const predictions: Top1[][] = [clean];
+    const extra: Partial<ExplainedRow>[][] = [clean.map(() => ({}))];
+    // Attacks aim at the label, and success is judged by it; image files have none but the clean prediction.
+    const reference = labels ?? Int32Array.from(clean, (t) => t.index);
+    if (job.attack !== undefined) {
+      const plan = job.attack;
+      const t0 = Date.now();
+      const run = await runAttack(model, plan.attack, {
+        x,
+        labels: reference,
+        eps: plan.budget?.value,
+        norm: plan.norm,
+        params: plan.params,
+        batchSize,
+        seed,
+        signal: ctx.signal,
+        onProgress: (p) =>
+          ctx.onProgress?.({ stage: 'attack', model: name, attack: plan.attack.name, fraction: p.fraction }),
+      });
+      const result = run.results[0];
+      const adv = adversarialOf(result);
+      owned.push(adv);
+      stacked.push(adv);
+      predictions.push(await top1(model, adv, batchSize));
+      extra.push(
+        Array.from({ length: n }, (_, i) => ({
+          fooled: result.success[i] === 1,
+          distance: { linf: result.distances.linf[i], l2: result.distances.l2[i] },
+        })),
+      );
+      explained.attack = {
+        successRate: result.successRate,
+        gradients: result.cost.gradients,
+        seconds: (Date.now() - t0) / 1000,
+      };
+    }
+    let patch: ExplainResult['patch'] = null;
+    if (job.patch !== undefined) {
+      const patched = await pastePatchOn(model, x, { ...job.patch, size: spec.patchSize, seed });
+      owned.push(patched.x);
+      stacked.push(patched.x);
+      const after = await top1(model, patched.x, batchSize);
+      predictions.push(after);
+      extra.push(after.map((t, i) => ({ fooled: t.index !== reference[i] })));
+      patch = { file: path.resolve(job.patch.file), side: patched.side, shape: patched.shape };
+    }
+    const all = stacked.length === 1 ? x : tf.concat(stacked, 0);
+    if (all !== x) owned.push(all);
+    const targets = targetsOf(target, predictions, labels);
+    const kept: ModelRows = {
+      model: explained,
+      shape: model.inputShape,
+      bounds: model.bounds,
+      images: splitRows((await all.data()) as Float32Array, variants),
+      maps: new Map(),
+    };
+    const details: Record<string, InputDetails>[] = Array.from({ length: all.shape[0] }, () => ({}));
+    const settings = new Map<string, Record<string, unknown>>();
+    for (const method of job.methods) {
+      const out = await runMethod({
+        model,
+        method,
+        x: all,
+        n,
+        variants,
+        targets,
+        params: job.params.get(method.name) ?? {},
+        layer: method.access === 'activations' ? spec.layer : undefined,
+        batchSize,
+        seed,
+        faithfulness: spec.faithfulness,
+        sanity: spec.sanity,
+        signal: ctx.signal,
+        progress: (stage, fraction) =>
+          ctx.onProgress?.({ stage, model: name, method: method.name, fraction }),
+      });
+      kept.maps.set(method.name, out.maps);
+      out.details.forEach((d, r) => (details[r][method.name] = d));
+      explained.cost[method.name] = out.cost;
+      if (out.faithfulness !== undefined) (explained.faithfulness ??= {})[method.name] = out.faithfulness;
+      if (out.sanity !== undefined) (explained.sanity ??= {})[method.name] = out.sanity;
+      settings.set(method.name, out.params);
+    }
+    variants.forEach((variant, v) => {
+      for (let i = 0; i < n; i++) {
+        const r = v * n + i;
+        const p = predictions[v][i];
+        explained.rows.push({
+          input: i,
+          variant,
+          prediction: { index: p.index, name: className(model, p.index), confidence: p.confidence },
+          target: { index: targets[r], name: className(model, targets[r]) },
+          ...extra[v][i],
+          methods: details[r],
+        });
+      }
+    });
+    const inputs = data.sources.map((s, i) => ({
+      source: s,
+      label: labels === undefined ? null : { index: labels[i], name: className(model, labels[i]) },
+    }));
+    return { rows: kept, inputs, data: data.info, settings, patch, classNames: model.classNames };
+  } catch (err) {
+    throw withModelName(err, job.refs.length > 1 ? name : undefined);
+  } finally {
+    tf.dispose(owned);
+    model.dispose();
+  }
+}
+
+function sameClasses(model: Classifier, classNames: readonly string[]): boolean {
+  return model.numClasses === classNames.length && model.classNames.every((c, i) => c === classNames[i]);
+}
+
+/** The inputs of one model: the image files, or the dataset sample (the first model's dataset for every model). */
+async function loadInputs(
+  model: Classifier,
+  spec: ExplainJob['spec'],
+  dataName: string | undefined,
+): Promise<{
+  x: tf.Tensor4D;
+  labels: Int32Array | undefined;
+  sources: string[];
+  info: DataInfo | undefined;
+}> {
+  if (spec.images !== undefined) {
+    const x = await loadImageInputs(model, spec.images);
+    return { x, labels: undefined, sources: spec.images.map((f) => path.basename(f)), info: undefined };
+  }
+  const sample = await loadModelSample(model, {
+    data: dataName ?? model.metadata.dataset ?? 'mnist',
+    split: spec.split,
+    dataDir: spec.dataDir,
+    labelMap: spec.labelMap,
+    n: spec.n,
+    seed: spec.seed,
+  });
+  return { x: sample.x, labels: sample.labels, sources: sample.sources, info: sample.info };
+}
+
+/** Rows stacked variant after variant (the same count each), as one array per variant. */
+function splitRows(
+  values: Float32Array,
+  variants: readonly ExplainVariant[],
+): Map<ExplainVariant, Float32Array> {
+  const per = values.length / variants.length;
+  return new Map(variants.map((variant, v) => [variant, values.slice(v * per, (v + 1) * per)]));
+}
 
 /** The spec keys the caller gave (defaults are not given). */
 function givenKeys(input: unknown): Set<string> {
@@ -678,99 +684,6 @@ function withModelName(err: unknown, name: string | undefined): unknown {
   return new AdvkitError(err.code, message, err.details);
 }
 
-function variantText(variant: ExplainVariant, result: ExplainResult): string {
-  if (variant === 'clean') return 'clean';
-  if (variant === 'patched') return 'patched';
-  const a = result.attack;
-  return a === null ? 'adversarial' : `${a.name} ${a.epsText ?? ''}`.trim();
-}
-
-function pictureTitle(result: ExplainResult): string {
-  const models = result.models.map((m) => m.name).join(' vs ');
-  const a = result.attack;
-  const versions = [
-    ...(a === null ? [] : [`under ${a.name} (${a.norm}${a.epsText === null ? '' : ` ${a.epsText}`})`]),
-    ...(result.patch === null ? [] : [`with the patch ${path.basename(result.patch.file)}`]),
-  ];
-  return `Attributions: ${models}${versions.length === 0 ? '' : `, clean and ${versions.join(' and ')}`}`;
-}
-
-function pictureLegend(result: ExplainResult): string {
-  const target =
-    result.target === 'predicted'
-      ? "each row's prediction"
-      : result.target === 'original'
-        ? "the clean input's prediction"
-        : result.target === 'label'
-          ? 'the label'
-          : `class ${result.target}`;
-  const signed = result.methods.some((m) => mapDisplay(m.name, m.output, m.params).scale === 'signed');
-  return `Over the grey input, scaled to the bars${signed ? ' (red for, blue against)' : ''}; explained: ${target}`;
-}
-
-/** The picture's rows: per input, per model, the clean row then the attacked one. */
-function gridRows(
-  done: readonly ModelRows[],
-  methods: readonly AttributionMethod<Schema>[],
-  inputs: ExplainResult['inputs'],
-  result: ExplainResult,
-): ExplainGridRow[] {
-  const rows: ExplainGridRow[] = [];
-  inputs.forEach((input, i) => {
-    let first = true;
-    for (const d of done) {
-      const [h, w, c] = d.shape;
-      const size = h * w * c;
-      const n = inputs.length;
-      for (const row of d.model.rows.filter((r) => r.input === i)) {
-        const lines = [input.label === null ? input.source : `${input.source} (${input.label.name})`];
-        if (done.length > 1) lines.push(d.model.name);
-        if (d.images.size > 1) lines.push(variantText(row.variant, result));
-        const values = d.images.get(row.variant) ?? new Float32Array(n * size);
-        rows.push({
-          label: lines.join('\n'),
-          groupStart: first && i > 0,
-          image: imageFromValues(values.subarray(i * size, (i + 1) * size), d.shape, d.bounds),
-          caption: `${row.prediction.name} ${(100 * row.prediction.confidence).toFixed(0)}%`,
-          maps: methods.map((m) => {
-            const all = d.maps.get(m.name)?.get(row.variant) ?? new Float32Array(0);
-            const per = all.length / n;
-            return {
-              values: all.subarray(i * per, (i + 1) * per),
-              channels: m.output === 'pixel' ? c : 1,
-              display: mapDisplay(m.name, m.output, result.methods.find((x) => x.name === m.name)?.params),
-              caption: `for ${row.target.name}`,
-            };
-          }),
-        });
-        first = false;
-      }
-    }
-  });
-  return rows;
-}
-
-/** The raw maps as .npy files: maps/<method>.npy, .adversarial.npy; under maps/<model>/ for several models. */
-function npyArtifacts(done: readonly ModelRows[], methods: readonly AttributionMethod<Schema>[]): Artifact[] {
-  const out: Artifact[] = [];
-  for (const d of done) {
-    const folder = done.length > 1 ? `maps/${d.model.name}/` : 'maps/';
-    const [h, w, c] = d.shape;
-    for (const m of methods) {
-      for (const [variant, values] of d.maps.get(m.name) ?? []) {
-        const perInput = m.output === 'pixel' ? [h, w, c] : [h, w];
-        const n = values.length / perInput.reduce((a, v) => a * v, 1);
-        out.push({
-          name: `${folder}${m.name}${variant === 'clean' ? '' : `.${variant}`}.npy`,
-          mediaType: 'application/octet-stream',
-          bytes: encodeNpy(values, [n, ...perInput]),
-        });
-      }
-    }
-  }
-  return out;
-}
-
 interface MethodJob {
   model: Classifier;
   method: AttributionMethod<Schema>;
@@ -866,13 +779,8 @@ async function runMethod(job: MethodJob): Promise<MethodOutcome> {
       clean.dispose();
     }
   }
-  const perRow = values.length / job.x.shape[0];
-  const n = job.n;
-  const maps = new Map(
-    job.variants.map((variant, v) => [variant, values.slice(v * n * perRow, (v + 1) * n * perRow)]),
-  );
   return {
-    maps,
+    maps: splitRows(values, job.variants),
     details,
     params: a.params,
     cost,
