@@ -87,8 +87,14 @@ describe('advkit explain', () => {
       '4',
       '--max-steps',
       '8',
+      '--faithfulness',
+      '--sanity',
     );
     expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(
+      /faithfulness of saliency \(clean\): deletion [\d.]+, insertion [\d.]+, score -?[\d.]+ \(random order -?[\d.]+\)/,
+    );
+    expect(text.stdout).toContain('randomization test: saliency passes');
     expect(text.stdout).toMatch(/mnist-cnn: saliency [\d.]+ s \(2 gradients\), ig [\d.]+ s/);
     expect(text.stdout).toMatch(
       / {2}mnist\/test#0 \(label 7\)\n {4}clean: 7 [\d.]+%, explained 7; ig \d+ steps, gap [\d.]+%/,
