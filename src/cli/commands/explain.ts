@@ -201,7 +201,7 @@ function formatSummary(s: ExplainResult & { written: string[] }): string {
     const attack =
       m.attack === undefined || s.attack === null
         ? ''
-        : `; ${s.attack.name} fooled ${pct(m.attack.successRate)} in ${m.attack.seconds.toFixed(1)} s`;
+        : `; after ${s.attack.name} ${pct(m.attack.successRate)} misclassified (${m.attack.seconds.toFixed(1)} s)`;
     lines.push(`${m.name}: ${costs.join(', ')}${attack}`);
     s.inputs.forEach((input, i) => {
       const label = input.label === null ? '' : ` (label ${input.label.name})`;
