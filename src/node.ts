@@ -31,4 +31,13 @@ export {
   type FigureBox,
   type PlacedImage,
 } from './render/node/canvas-png.js';
+export {
+  heatmapCell,
+  mapDisplay,
+  renderExplainGrid,
+  type ExplainGrid,
+  type ExplainGridMap,
+  type ExplainGridRow,
+  type MapDisplay,
+} from './render/node/explain-grid.js';
 export * from './tasks/index.js';

@@ -7,3 +7,4 @@ export { idxDataset, parseIdxImages, parseIdxLabels } from './idx.js';
 export { assertSampleHolds } from './sample-guard.js';
 export { subset, type SubsetOptions } from './subset.js';
 export { readTar, type TarEntry } from './tar.js';
+export { decodeNpy, encodeNpy } from './npy.js';
