@@ -6,7 +6,7 @@ import { field } from '../util/schema.js';
 import { defineMethod, type AttributionContext, type InputDetails } from './types.js';
 
 /** Methods that need no activations, for messages that say what can be used instead. */
-const WITHOUT_ACTIVATIONS = 'saliency, gradient-x-input, smoothgrad, smoothgrad-sq, ig and occlusion';
+const WITHOUT_ACTIVATIONS = 'saliency, gradient-x-input, smoothgrad, smoothgrad-sq, ig or occlusion';
 
 /** The model's activations, or why Grad-CAM cannot run on it. */
 export function activationsOf(model: Model, method: string): ModelActivations {
