@@ -146,7 +146,8 @@ export const integratedGradients = defineMethod({
           const expected = logitDelta[row];
           const delta = sums[i] - expected;
           const gap = Math.abs(expected) > 1e-6 ? Math.abs(delta) / Math.abs(expected) : Math.abs(delta);
-          const converged = gap <= p.tolerance;
+          // With tolerance 0 the steps are fixed by the caller: nothing to reach.
+        const converged = p.tolerance === 0 || gap <= p.tolerance;
           if (!converged && !last && p.tolerance > 0) {
             again.push(row);
             return;
