@@ -6,6 +6,7 @@ export { explainTask, type ExplainResult, type ExplainTaskProgress } from './exp
 export { nonRobustFeaturesTask, type NonRobustFeaturesResult } from './non-robust-features.js';
 export { patchTask, type PatchResult } from './patch.js';
 export { patchGradcamTask, type PatchGradcamResult } from './patch-gradcam.js';
+export { robustSaliencyTask, type RobustSaliencyResult } from './robust-saliency.js';
 export { predictTask, type PredictResult } from './predict.js';
 export { trainTask } from './train.js';
 export { visualizeTask, type VisualizeResult } from './visualize.js';
@@ -16,6 +17,7 @@ import { explainTask } from './explain.js';
 import { nonRobustFeaturesTask } from './non-robust-features.js';
 import { patchTask } from './patch.js';
 import { patchGradcamTask } from './patch-gradcam.js';
+import { robustSaliencyTask } from './robust-saliency.js';
 import { predictTask } from './predict.js';
 import { trainTask } from './train.js';
 import { visualizeTask } from './visualize.js';
@@ -32,4 +34,5 @@ export const TASKS = {
   explain: explainTask,
   'non-robust-features': nonRobustFeaturesTask,
   'patch-gradcam': patchGradcamTask,
+  'robust-saliency': robustSaliencyTask,
 } as const;

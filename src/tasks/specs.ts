@@ -8,6 +8,7 @@ export { evaluateSchema } from './evaluate-spec.js';
 export { explainSchema } from './explain-spec.js';
 export { patchSchema } from './patch-spec.js';
 export { patchGradcamSchema } from './patch-gradcam-spec.js';
+export { robustSaliencySchema } from './robust-saliency-spec.js';
 export { predictSchema } from './predict-spec.js';
 export { trainSchema } from './train-spec.js';
 export { parseSpec } from './spec.js';
