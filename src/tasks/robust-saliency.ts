@@ -439,9 +439,7 @@ async function picture(o: {
   }
   return renderExplainGrid({
     title: `Saliency for the true class: ${standard.name} (std) and ${o.robust.name}`,
-    legend:
-      `SmoothGrad: ${o.spec.samples} samples, sigma ${o.spec.sigma}; rows: predictions; ` +
-      'under the maps: Spearman with the Sobel edges',
+    legend: `SmoothGrad: ${o.spec.samples} samples, sigma ${o.spec.sigma}; under the maps: Spearman with Sobel edges`,
     inputColumn: 'image, label',
     methods: MAPS.map((m) => m.column),
     rows,
