@@ -13,6 +13,7 @@ export * from './train/index.js';
 export * from './attacks/index.js';
 export * from './evaluate/index.js';
 export * from './explain/index.js';
+export * from './defend/index.js';
 export { field, parseParams, type Field, type Params, type ParamsInput, type Schema } from './util/schema.js';
 export {
   displaySize,
