@@ -147,7 +147,7 @@ export const integratedGradients = defineMethod({
           const delta = sums[i] - expected;
           const gap = Math.abs(expected) > 1e-6 ? Math.abs(delta) / Math.abs(expected) : Math.abs(delta);
           // With tolerance 0 the steps are fixed by the caller: nothing to reach.
-        const converged = p.tolerance === 0 || gap <= p.tolerance;
+          const converged = p.tolerance === 0 || gap <= p.tolerance;
           if (!converged && !last && p.tolerance > 0) {
             again.push(row);
             return;
