@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp, { type OutputInfo } from 'sharp';
@@ -19,7 +19,7 @@ import { renderPatchGradcam, type PatchGradcamRow } from '../render/node/patch-g
 import { imageFromValues, type PixelImage } from '../render/pixel-image.js';
 import { loadImageInputs } from './model-data.js';
 import { openModel } from './model-source.js';
-import { patchTask, type PatchTaskProgress } from './patch.js';
+import { patchTask, photoFiles, type PatchTaskProgress } from './patch.js';
 import {
   PATCH_GRADCAM_DEFAULT_IMAGES,
   PATCH_GRADCAM_DEFAULT_MODEL,
@@ -143,7 +143,6 @@ const PATCH_FILE = 'patch.png';
 const STATE_FILE = 'patch-training.json';
 const STATE_FORMAT = 'advkit-patch-gradcam-state/1';
 /** The same files the patch task's folder mode reads (tasks/patch.ts), in the same order. */
-const IMAGE_FILE = /\.(png|jpe?g|webp|gif|tiff?|avif)$/i;
 
 /** The four Grad-CAM maps of every held-out photo, by what they explain. */
 const MAPS = ['before', 'after', 'afterCleanClass', 'noisePatch'] as const;
@@ -374,38 +373,6 @@ function defaultUnder(given: string | undefined, env: string, name: string, opti
     );
   }
   return path.join(root, name);
-}
-
-/** The photos of a folder as the patch task lists them: recursive, sorted, relative to the folder. */
-function photoFiles(dir: string): string[] {
-  let files: string[];
-  try {
-    if (!statSync(dir).isDirectory()) {
-      throw invalidArgument(`'images' must be a folder of photos, got the file ${dir}.`, {
-        option: 'images',
-      });
-    }
-    files = readdirSync(dir, { recursive: true })
-      .map(String)
-      .filter((f) => IMAGE_FILE.test(f))
-      .sort();
-  } catch (err) {
-    if (err instanceof AdvkitError) throw err;
-    throw new AdvkitError(
-      'NOT_FOUND',
-      `Cannot read the folder ${dir}: ${err instanceof Error ? err.message : String(err)}.`,
-      {
-        option: 'images',
-      },
-    );
-  }
-  if (files.length < 2) {
-    throw invalidArgument(
-      `'images' needs at least 2 photos (the even ones train the patch, the odd ones are explained); ${dir} has ${files.length}.`,
-      { option: 'images' },
-    );
-  }
-  return files;
 }
 
 /** A patch in the model's input space, with its outline, its PNG and where it came from. */

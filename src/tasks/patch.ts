@@ -191,7 +191,7 @@ function fixedTarget(value: string, classNames: readonly string[]): number {
 
 /** The photos of a folder at the model's input size, alternating between training and held-out. */
 async function photoData(model: Classifier, dir: string): Promise<PatchData> {
-  const files = photoFiles(dir);
+  const files = photoFiles(dir).map((f) => path.join(dir, f));
   const all = await loadImageInputs(model, files);
   try {
     const clean = tf.tidy(() => tf.argMax(model.logits(all), 1));
@@ -215,7 +215,11 @@ async function photoData(model: Classifier, dir: string): Promise<PatchData> {
   }
 }
 
-function photoFiles(dir: string): string[] {
+/**
+ * The photos of a folder (recursive, sorted, relative to it): the even ones train a patch, the odd ones are held
+ * out, here and in the patch-gradcam experiment.
+ */
+export function photoFiles(dir: string): string[] {
   let files: string[];
   try {
     if (!statSync(dir).isDirectory()) {
@@ -226,8 +230,7 @@ function photoFiles(dir: string): string[] {
     files = readdirSync(dir, { recursive: true })
       .map(String)
       .filter((f) => IMAGE_FILE.test(f))
-      .sort()
-      .map((f) => path.join(dir, f));
+      .sort();
   } catch (err) {
     if (err instanceof AdvkitError) throw err;
     throw new AdvkitError(
