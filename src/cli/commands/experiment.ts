@@ -26,6 +26,7 @@ import type { CliIo } from '../main.js';
 import { assertWritableDir } from '../output-check.js';
 import { createProgressLine, type ProgressLine } from '../progress.js';
 import { addSpecOptions, specFromFlags, taskInput, withFlagNames } from '../spec-flags.js';
+import type { TaskOutput, TaskResult } from '../../tasks/task.js';
 
 interface NrfCliOptions {
   out: string;
@@ -64,32 +65,22 @@ export function registerExperimentCommand(program: Command, io: CliIo): void {
       const opts = cmd.opts<NrfCliOptions>();
       const spec = taskInput(nonRobustFeaturesSchema, specFromFlags(flags, cmd.opts()));
       const stateDir = path.resolve(opts.stateDir ?? path.join(opts.out, 'state'));
-      assertWritableDir(opts.out, '--out');
-      assertWritableDir(stateDir, '--state-dir');
-      await initNodeBackend({ backend: opts.backend });
-      const progress = createProgressLine('{stage} [{bar}] {value}/{total} | {detail}', io.stderr);
-      const onProgress = progressReporter(progress, io);
       try {
-        const { result, artifacts } = await withInterrupt((signal) =>
-          nonRobustFeaturesTask.run(spec, {
-            stateDir,
-            restart: opts.restart === true,
-            command: ['advkit', ...process.argv.slice(2).filter((a) => a !== '--restart')].join(' '),
-            signal,
-            onNote: (note) => io.stderr(`note: ${note}\n`),
-            onProgress,
-          }),
+        await runExperiment(
+          io,
+          { ...opts, stateDir },
+          (signal, progress) =>
+            nonRobustFeaturesTask.run(spec, {
+              stateDir,
+              restart: opts.restart === true,
+              command: ['advkit', ...process.argv.slice(2).filter((a) => a !== '--restart')].join(' '),
+              signal,
+              onNote: (note) => io.stderr(`note: ${note}\n`),
+              onProgress: progressReporter(progress, io),
+            }),
+          summary,
         );
-        progress.stop();
-        const written: string[] = [];
-        for (const artifact of artifacts) {
-          const file = path.join(opts.out, artifact.name);
-          await writeFileAtomic(file, artifact.bytes);
-          written.push(file);
-        }
-        io.stdout(opts.json === true ? JSON.stringify(result, null, 2) + '\n' : summary(result, written));
       } catch (err) {
-        progress.stop();
         if (err instanceof AdvkitError && err.code === 'ABORTED') {
           io.stderr(`stopped; the work so far is in ${stateDir}: run the same command to continue.\n`);
         }
@@ -101,6 +92,36 @@ export function registerExperimentCommand(program: Command, io: CliIo): void {
   for (const c of [experiment, cmd, patchGradcam, robustSaliency]) {
     c.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
     c.showHelpAfterError('(run with --help for usage)');
+  }
+}
+
+/**
+ * What every experiment subcommand does around its task: checks the output folders before any work, sets up
+ * the backend, maps Ctrl-C to the task's signal, shows a progress line, writes the artifacts to --out atomically
+ * and prints the result (JSON or the summary).
+ */
+async function runExperiment<R extends TaskResult>(
+  io: CliIo,
+  opts: { out: string; stateDir?: string; backend?: string; json?: boolean },
+  run: (signal: AbortSignal, progress: ProgressLine) => Promise<TaskOutput<R>>,
+  summarize: (result: R, written: string[]) => string,
+): Promise<void> {
+  assertWritableDir(opts.out, '--out');
+  if (opts.stateDir !== undefined) assertWritableDir(opts.stateDir, '--state-dir');
+  await initNodeBackend({ backend: opts.backend });
+  const progress = createProgressLine('{stage} [{bar}] {value}/{total} | {detail}', io.stderr);
+  try {
+    const { result, artifacts } = await withInterrupt((signal) => run(signal, progress));
+    progress.stop();
+    const written: string[] = [];
+    for (const artifact of artifacts) {
+      const file = path.join(opts.out, artifact.name);
+      await writeFileAtomic(file, artifact.bytes);
+      written.push(file);
+    }
+    io.stdout(opts.json === true ? JSON.stringify(result, null, 2) + '\n' : summarize(result, written));
+  } finally {
+    progress.stop();
   }
 }
 
@@ -208,32 +229,21 @@ function registerPatchGradcam(experiment: Command, io: CliIo): Command {
       const opts = cmd.opts<PatchGradcamCliOptions>();
       const spec = taskInput(patchGradcamSchema, specFromFlags(flags, cmd.opts()));
       const stateDir = path.resolve(opts.stateDir ?? path.join(opts.out, 'state'));
-      assertWritableDir(opts.out, '--out');
-      assertWritableDir(stateDir, '--state-dir');
-      await initNodeBackend({ backend: opts.backend });
-      const progress = createProgressLine('{stage} [{bar}] {value}/{total} | {detail}', io.stderr);
       try {
-        const { result, artifacts } = await withInterrupt((signal) =>
-          patchGradcamTask.run(spec, {
-            stateDir,
-            command: ['advkit', ...process.argv.slice(2)].join(' '),
-            signal,
-            onNote: (note) => io.stderr(`note: ${note}\n`),
-            onProgress: patchGradcamReporter(progress, io),
-          }),
-        );
-        progress.stop();
-        const written: string[] = [];
-        for (const artifact of artifacts) {
-          const file = path.join(opts.out, artifact.name);
-          await writeFileAtomic(file, artifact.bytes);
-          written.push(file);
-        }
-        io.stdout(
-          opts.json === true ? JSON.stringify(result, null, 2) + '\n' : patchGradcamSummary(result, written),
+        await runExperiment(
+          io,
+          { ...opts, stateDir },
+          (signal, progress) =>
+            patchGradcamTask.run(spec, {
+              stateDir,
+              command: ['advkit', ...process.argv.slice(2)].join(' '),
+              signal,
+              onNote: (note) => io.stderr(`note: ${note}\n`),
+              onProgress: patchGradcamReporter(progress, io),
+            }),
+          patchGradcamSummary,
         );
       } catch (err) {
-        progress.stop();
         throw withFlagNames(err, flags);
       }
     });
@@ -336,31 +346,19 @@ function registerRobustSaliency(experiment: Command, io: CliIo): Command {
     .action(async () => {
       const opts = cmd.opts<RobustSaliencyCliOptions>();
       const spec = taskInput(robustSaliencySchema, specFromFlags(flags, cmd.opts()));
-      assertWritableDir(opts.out, '--out');
-      await initNodeBackend({ backend: opts.backend });
-      const progress = createProgressLine('{stage} [{bar}] {value}/{total} | {detail}', io.stderr);
       try {
-        const { result, artifacts } = await withInterrupt((signal) =>
-          robustSaliencyTask.run(spec, {
-            signal,
-            onNote: (note) => io.stderr(`note: ${note}\n`),
-            onProgress: robustSaliencyReporter(progress),
-          }),
-        );
-        progress.stop();
-        const written: string[] = [];
-        for (const artifact of artifacts) {
-          const file = path.join(opts.out, artifact.name);
-          await writeFileAtomic(file, artifact.bytes);
-          written.push(file);
-        }
-        io.stdout(
-          opts.json === true
-            ? JSON.stringify(result, null, 2) + '\n'
-            : robustSaliencySummary(result, written),
+        await runExperiment(
+          io,
+          opts,
+          (signal, progress) =>
+            robustSaliencyTask.run(spec, {
+              signal,
+              onNote: (note) => io.stderr(`note: ${note}\n`),
+              onProgress: robustSaliencyReporter(progress),
+            }),
+          robustSaliencySummary,
         );
       } catch (err) {
-        progress.stop();
         throw withFlagNames(err, flags);
       }
     });
