@@ -1,5 +1,6 @@
 /** The tasks (Node): every user-level job as a spec and a run function; the surfaces are adapters over these. */
 export { attackTask, type AttackTaskResult } from './attack.js';
+export { certifyTask, type CertifyProgress, type CertifyResult } from './certify.js';
 export { compareTask, type CompareResult } from './compare.js';
 export { evaluateTask, type EvaluateProgress, type EvaluateResult } from './evaluate.js';
 export { explainTask, type ExplainResult, type ExplainTaskProgress } from './explain.js';
@@ -11,6 +12,7 @@ export { predictTask, type PredictResult } from './predict.js';
 export { trainTask } from './train.js';
 export { visualizeTask, type VisualizeResult } from './visualize.js';
 import { attackTask } from './attack.js';
+import { certifyTask } from './certify.js';
 import { compareTask } from './compare.js';
 import { evaluateTask } from './evaluate.js';
 import { explainTask } from './explain.js';
@@ -35,4 +37,5 @@ export const TASKS = {
   'non-robust-features': nonRobustFeaturesTask,
   'patch-gradcam': patchGradcamTask,
   'robust-saliency': robustSaliencyTask,
+  certify: certifyTask,
 } as const;

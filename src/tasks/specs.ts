@@ -3,6 +3,7 @@
  * what the playground's forms are built from (the CLI's flags come from the same objects).
  */
 export { attackSchema } from './attack-spec.js';
+export { certifyTaskSchema } from './certify-spec.js';
 export { compareSchema } from './compare-spec.js';
 export { evaluateSchema } from './evaluate-spec.js';
 export { explainSchema } from './explain-spec.js';
