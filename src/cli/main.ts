@@ -11,6 +11,7 @@ import { registerCompareCommand } from './commands/compare.js';
 import { registerExperimentCommand } from './commands/experiment.js';
 import { registerVisualizeCommand } from './commands/visualize.js';
 import { registerExplainCommand } from './commands/explain.js';
+import { registerCertifyCommand } from './commands/certify.js';
 import { ADVKIT_VERSION } from '../version.js';
 
 export interface CliIo {
@@ -39,6 +40,7 @@ export function buildProgram(io: CliIo): Command {
   registerExperimentCommand(program, io);
   registerVisualizeCommand(program, io);
   registerExplainCommand(program, io);
+  registerCertifyCommand(program, io);
   registerInfoCommand(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
