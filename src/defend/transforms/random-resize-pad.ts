@@ -1,0 +1,58 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { invalidArgument } from '../../errors.js';
+import { checkNumber, type Transform } from './transform.js';
+
+/** The largest growth: the image may be enlarged by at most this fraction of its side. */
+export const MAX_RESIZE_PAD_RATIO = 1;
+
+/**
+ * Random resizing and padding (Xie, Wang, Zhang, Ren & Yuille 2018, "Mitigating Adversarial Effects Through
+ * Randomization"): the image of side h is resized to a random side h + e, e uniform in {0, ..., round(ratio * h)},
+ * then padded at a random place with the lower bound to h + round(ratio * h) (their 299 -> [299, 331) -> 331 is
+ * ratio 0.107). The paper feeds the padded image to the network; advkit's models take a fixed input size, so the
+ * result is resized back to h x w (bilinear, as the first resize). The width follows the height's proportion.
+ * One draw per call serves the whole batch (each example's gradient still depends only on its own draw, so EOT
+ * averages are unbiased). Every step is bilinear resizing or padding, so the transform is differentiable as it
+ * is; being random, it must be attacked with EOT (Athalye et al. 2018, Section 4.3, break it that way).
+ * Example: `randomResizePad(0.1)`.
+ */
+export function randomResizePad(ratio: number): Transform {
+  checkNumber('resize-pad ratio (largest growth as a fraction of the side)', ratio, 0, MAX_RESIZE_PAD_RATIO);
+  return {
+    name: 'resize-pad',
+    params: { ratio },
+    spec: `resize-pad:${ratio}`,
+    differentiable: true,
+    random: true,
+    apply(x, { bounds: [lo, hi], rng }) {
+      if (rng === undefined) {
+        throw invalidArgument('resize-pad is random: apply() needs a seeded rng in its context.');
+      }
+      const [, h, w] = x.shape;
+      const padH = Math.round(ratio * h);
+      const padW = Math.round(ratio * w);
+      const steps = Math.max(padH, padW);
+      if (steps === 0) return tf.clone(x);
+      const u = rng.int(steps + 1) / steps;
+      const growH = Math.round(u * padH);
+      const growW = Math.round(u * padW);
+      const top = rng.int(padH - growH + 1);
+      const left = rng.int(padW - growW + 1);
+      return tf.tidy(() => {
+        const resized = tf.image.resizeBilinear(x, [h + growH, w + growW], false, true);
+        const padded = tf.pad(
+          resized,
+          [
+            [0, 0],
+            [top, padH - growH - top],
+            [left, padW - growW - left],
+            [0, 0],
+          ],
+          lo,
+        );
+        const back = tf.image.resizeBilinear(padded, [h, w], false, true);
+        return tf.clipByValue(back, lo, hi);
+      });
+    },
+  };
+}
