@@ -1,4 +1,7 @@
-/** Defenses (browser-safe): randomized smoothing's prediction and certification, and the statistics they rest on. */
+/**
+ * Defenses (browser-safe): randomized smoothing's prediction and certification, and the statistics they rest on;
+ * input-transform defenses (JPEG, bit depth, median, blur, random resize-and-pad) as models.
+ */
 export {
   ABSTAIN,
   certifiedAccuracy,
@@ -22,3 +25,17 @@ export {
   normalInverseCdf,
   regularizedIncompleteBeta,
 } from './statistics.js';
+export { bitDepth } from './transforms/bit-depth.js';
+export { DefendedModel, type DefendedModelOptions } from './transforms/defended-model.js';
+export { gaussianBlurTransform, MAX_BLUR_SIGMA } from './transforms/gaussian-blur.js';
+export { jpeg } from './transforms/jpeg.js';
+export { MAX_MEDIAN_SIZE, medianFilter } from './transforms/median-filter.js';
+export {
+  DEFENSE_TRANSFORMS,
+  defenseSpec,
+  NO_DEFENSE,
+  parseDefense,
+  type DefenseTransformEntry,
+} from './transforms/parse-defense.js';
+export { MAX_RESIZE_PAD_RATIO, randomResizePad } from './transforms/random-resize-pad.js';
+export { bpdaIdentity, type Transform, type TransformContext } from './transforms/transform.js';

@@ -9,9 +9,9 @@ export const MAX_BLUR_SIGMA = 8;
  * "Feature Squeezing"; a low-pass filter that removes the high-frequency part of a perturbation). The kernel is
  * exp(-d^2 / (2 sigma^2)) for |d| <= ceil(3 sigma), normalized, with reflect padding at the borders, applied along
  * the rows then the columns. Each pass is one matrix product with a [side, side] matrix that has the padding
- * folded in, so the transform is linear and differentiable as it is: no BPDA. Example: `gaussianBlur(1)`.
+ * folded in, so the transform is linear and differentiable as it is: no BPDA. Example: `gaussianBlurTransform(1)`.
  */
-export function gaussianBlur(sigma: number): Transform {
+export function gaussianBlurTransform(sigma: number): Transform {
   checkNumber('blur sigma (standard deviation in pixels)', sigma, 0, MAX_BLUR_SIGMA);
   return {
     name: 'blur',
