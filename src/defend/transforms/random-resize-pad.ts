@@ -39,7 +39,9 @@ export function randomResizePad(ratio: number): Transform {
       const top = rng.int(padH - growH + 1);
       const left = rng.int(padW - growW + 1);
       return tf.tidy(() => {
-        const resized = tf.image.resizeBilinear(x, [h + growH, w + growW], false, true);
+        // halfPixelCenters stays false: tfjs-backend-wasm's ResizeBilinearGrad ignores it (its gradient is that of
+        // the corner-aligned resize, 20x off on a 7 -> 9 resize), and a wrong gradient would understate the attack.
+        const resized = tf.image.resizeBilinear(x, [h + growH, w + growW]);
         const padded = tf.pad(
           resized,
           [
@@ -50,7 +52,7 @@ export function randomResizePad(ratio: number): Transform {
           ],
           lo,
         );
-        const back = tf.image.resizeBilinear(padded, [h, w], false, true);
+        const back = tf.image.resizeBilinear(padded, [h, w]);
         return tf.clipByValue(back, lo, hi);
       });
     },

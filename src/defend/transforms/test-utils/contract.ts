@@ -74,6 +74,26 @@ export function transformContract(make: () => Transform): void {
     tf.dispose([x, w, g]);
   });
 
+  it('has the gradient of its forward pass when differentiable (central finite differences)', () => {
+    const t = make();
+    if (!t.differentiable) return;
+    const x = images([1, 9, 10, 3], [0.2, 0.8]);
+    const w = images([1, 9, 10, 3], [-1, 1], 11);
+    const d = images([1, 9, 10, 3], [-1, 1], 12);
+    // The same draw in every pass, so that a random transform is a fixed function here.
+    const f = (input: tf.Tensor): tf.Scalar =>
+      tf.sum(tf.mul(t.apply(input as tf.Tensor4D, { bounds: [0, 1], rng: new Rng(3) }), w));
+    const g = tf.grad(f)(x);
+    const step = 1e-2;
+    const [plus, minus, analytic] = tf.tidy(() => [
+      f(tf.add(x, tf.mul(d, step))).dataSync()[0],
+      f(tf.sub(x, tf.mul(d, step))).dataSync()[0],
+      tf.sum(tf.mul(g, d)).dataSync()[0],
+    ]);
+    expect(analytic).toBeCloseTo((plus - minus) / (2 * step), 2);
+    tf.dispose([x, w, d, g]);
+  });
+
   it('leaks no tensors, forward or backward', () => {
     const t = make();
     const x = images([1, 9, 10, 3], [0, 1]);
