@@ -1,6 +1,6 @@
 /**
  * Defenses (browser-safe): randomized smoothing's prediction and certification, and the statistics they rest on;
- * input-transform defenses (JPEG, bit depth, median, blur, random resize-and-pad) as models.
+ * input-transform defenses (JPEG, bit depth, median, blur, random resize-and-pad, total variation) as models.
  */
 export {
   ABSTAIN,
@@ -38,4 +38,5 @@ export {
   type DefenseTransformEntry,
 } from './transforms/parse-defense.js';
 export { MAX_RESIZE_PAD_RATIO, randomResizePad } from './transforms/random-resize-pad.js';
+export { MAX_TV_WEIGHT, totalVariation, TV_DROPOUT, TV_ITERATIONS } from './transforms/total-variation.js';
 export { bpdaIdentity, type Transform, type TransformContext } from './transforms/transform.js';

@@ -16,11 +16,12 @@ export interface DefendedModelOptions {
 }
 
 /**
- * A model behind a chain of input transforms (JPEG, bit depth, median, blur, random resize-and-pad): logits(x) is
+ * A model behind a chain of input transforms (JPEG, bit depth, median, blur, random resize-and-pad, total
+ * variation): logits(x) is
  * the wrapped model's logits on transform_k(...transform_1(x)), so attacks, evaluations and explanations run
  * through the defense unchanged. Gradients go through the chain: exact for differentiable transforms, BPDA's
  * identity for the others (Athalye, Carlini & Wagner 2018, "Obfuscated Gradients Give a False Sense of
- * Security"), which is the adaptive attack those defenses must face. A `random` chain (resize-and-pad) gives
+ * Security"), which is the adaptive attack those defenses must face. A `random` chain (resize-and-pad, tv) gives
  * different logits at each call: evaluate it with EOT (`eot` of runAttack and CountedModel), and expect the
  * randomized-model sanity check to say so.
  *

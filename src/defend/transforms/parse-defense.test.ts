@@ -23,7 +23,7 @@ describe('parseDefense', () => {
       { ratio: 0.1 },
     ]);
     expect(defenseSpec(chain)).toBe('jpeg:75,bits:4,median:3,blur:1.5,resize-pad:0.1');
-    expect(defenseSpec(parseDefense('jpeg,bits'))).toBe('jpeg:75,bits:4');
+    expect(defenseSpec(parseDefense('jpeg,bits,tv'))).toBe('jpeg:75,bits:4,tv:0.05');
     expect(parseDefense('none')).toEqual([]);
     expect(defenseSpec([])).toBe('none');
     for (const t of DEFENSE_TRANSFORMS) expect(parseDefense(t.name)[0].name).toBe(t.name);
@@ -33,7 +33,7 @@ describe('parseDefense', () => {
     const err = errorOf('jpeg:75,gzip:9');
     expect(err.code).toBe('INVALID_ARGUMENT');
     expect(err.message).toMatch(
-      /Unknown defense transform "gzip" .* expected one of jpeg, bits, median, blur, resize-pad/,
+      /Unknown defense transform "gzip" .* expected one of jpeg, bits, median, blur, resize-pad, tv/,
     );
   });
 

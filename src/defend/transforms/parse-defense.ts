@@ -4,6 +4,7 @@ import { gaussianBlurTransform } from './gaussian-blur.js';
 import { jpeg } from './jpeg.js';
 import { medianFilter } from './median-filter.js';
 import { randomResizePad } from './random-resize-pad.js';
+import { totalVariation } from './total-variation.js';
 import type { Transform } from './transform.js';
 
 /** One transform a defense spec may name: its parameter, the default when the spec gives none, and its maker. */
@@ -26,6 +27,12 @@ export const DEFENSE_TRANSFORMS: readonly DefenseTransformEntry[] = [
     param: 'largest growth as a fraction of the side (0 to 1)',
     defaultValue: 0.1,
     make: randomResizePad,
+  },
+  {
+    name: 'tv',
+    param: 'total-variation weight on [0, 1] pixels (0 to 1)',
+    defaultValue: 0.05,
+    make: totalVariation,
   },
 ];
 
