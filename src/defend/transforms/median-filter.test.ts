@@ -37,6 +37,34 @@ describe('medianFilter', () => {
     tf.dispose([x, y]);
   });
 
+  it('gives the 3x3 median of its elementwise path exactly as the general topk path would', () => {
+    // median:3 takes the elementwise path; a 3x3 median is also the 5th largest of the window, computed here.
+    const x = tf.randomUniform([2, 7, 6, 2], 0, 1, 'float32', 8) as tf.Tensor4D;
+    const y = medianFilter(3).apply(x, { bounds: [0, 1] });
+    const reference = tf.tidy(() => {
+      const p = tf.mirrorPad(
+        x,
+        [
+          [0, 0],
+          [1, 1],
+          [1, 1],
+          [0, 0],
+        ],
+        'reflect',
+      );
+      const window: tf.Tensor4D[] = [];
+      for (let dy = 0; dy < 3; dy++) {
+        for (let dx = 0; dx < 3; dx++) window.push(tf.slice(p, [0, dy, dx, 0], [2, 7, 6, 2]));
+      }
+      return tf.slice(tf.topk(tf.stack(window, 4), 5).values, [0, 0, 0, 0, 4], [2, 7, 6, 2, 1]);
+    });
+    expect(Array.from(y.dataSync())).toEqual(Array.from(reference.dataSync()));
+    const flat = tf.fill([1, 5, 5, 1], 0.5) as tf.Tensor4D;
+    const five = medianFilter(5).apply(flat, { bounds: [0, 1] });
+    expect(Array.from(five.dataSync())).toEqual(new Array<number>(25).fill(0.5));
+    tf.dispose([x, y, reference, flat, five]);
+  });
+
   it('rejects an even or too large window, and an image too small for it', () => {
     expect(() => medianFilter(4)).toThrow(/median size \(window side\) must be odd .* got 4/);
     expect(() => medianFilter(11)).toThrow(/must be an integer from 1 to 9, got 11/);
