@@ -178,10 +178,6 @@ for (const model of Object.keys(settings.models)) {
     const notes = [];
     if (torch.correlation_torch_seed0_vs_seed1)
       notes.push(`torch seed 0 vs 1: ${corr(torch.correlation_torch_seed0_vs_seed1)}`);
-    if (torch.correlation_half_pixel_resize)
-      notes.push(
-        `vs half-pixel resize: ${labels.map((e) => corr(torch.correlation_half_pixel_resize[e])).join(' / ')}`,
-      );
     if (torch.ig_gap_median !== undefined)
       notes.push(
         `median completeness gap ${[...ours.map((r) => r?.ig_gap_median), torch.ig_gap_median]

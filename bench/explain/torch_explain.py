@@ -24,10 +24,8 @@ pass, the method's parameters), so that images/s compare like for like:
     activation before the flatten / global pooling itself and checks it is advkit's), the channel weights the
     spatial mean of the target logit's gradient, ReLU of the weighted sum, bilinear upsampling to the input size,
     each map divided by its maximum.
-  * Upsampling: tfjs's resizeBilinear as advkit calls it (alignCorners false, halfPixelCenters false) samples
-    source row y * (h_in / h_out); torch's F.interpolate(align_corners=False) samples (y + 0.5) * scale - 0.5
-    (half-pixel centres). The timed Grad-CAM uses a resize written here with tfjs's convention, so the maps can be
-    compared; the correlation with the half-pixel version is reported beside it.
+  * Upsampling: bilinear with half-pixel centres on both sides (F.interpolate(align_corners=False); advkit calls
+    tf.image.resizeBilinear with halfPixelCenters true).
   * the maps are ready (a tensor on the CPU) when the clock stops.
 
 Correlation: Pearson over each image's raw map (all pixels and channels), then the mean and the minimum over the
@@ -263,22 +261,6 @@ def integrated_gradients(model, x, t, p, batch, ctx):
     return attr
 
 
-def resize_bilinear_tfjs(maps, height, width):
-    """Bilinear resize of [n, h, w] with tfjs's alignCorners false, halfPixelCenters false: source y * h / height."""
-    n, h, w = maps.shape
-
-    def axis(size_in, size_out):
-        src = torch.arange(size_out, dtype=torch.float32) * (size_in / size_out)
-        lo = src.floor().long().clamp(max=size_in - 1)
-        return lo, (lo + 1).clamp(max=size_in - 1), src - lo.float()
-
-    y0, y1, fy = axis(h, height)
-    x0, x1, fx = axis(w, width)
-    top = maps[:, y0][:, :, x0] + (maps[:, y0][:, :, x1] - maps[:, y0][:, :, x0]) * fx
-    bottom = maps[:, y1][:, :, x0] + (maps[:, y1][:, :, x1] - maps[:, y1][:, :, x0]) * fx
-    return top + (bottom - top) * fy[:, None]
-
-
 def normalize(maps):
     peak = maps.abs().amax((1, 2), keepdim=True)
     return maps / torch.where(peak > 0, peak, torch.ones_like(peak))
@@ -295,10 +277,7 @@ def grad_cam(model, x, t, p, batch, ctx):
         cam = (grad.mean((2, 3), keepdim=True) * activation).sum(1)
         if p["relu"]:
             cam = F.relu(cam)
-        ctx["half_pixel"].append(
-            normalize(F.interpolate(cam[:, None], size=x.shape[2:], mode="bilinear", align_corners=False)[:, 0])
-        )
-        return normalize(resize_bilinear_tfjs(cam, x.shape[2], x.shape[3]))
+        return normalize(F.interpolate(cam[:, None], size=x.shape[2:], mode="bilinear", align_corners=False)[:, 0])
 
 
 METHODS = {"saliency": saliency, "smoothgrad": smoothgrad, "ig": integrated_gradients, "gradcam": grad_cam}
@@ -408,7 +387,6 @@ def main():
                     "generator": torch.Generator().manual_seed(seed),
                     "layer": manifest["camLayer"],
                     "gaps": [],
-                    "half_pixel": [],
                 }
 
             step(f"warm-up {name} {m['id']}")
@@ -447,11 +425,6 @@ def main():
                 engine = os.path.basename(file).split(".")[2]
                 advkit_maps = np.fromfile(file, dtype=np.float32).reshape(ours.shape)
                 rec["correlation"][engine] = summary(correlations(advkit_maps, ours))
-                if m["method"] == "gradcam":
-                    half = to_nhwc(torch.cat(ctx["half_pixel"]))
-                    rec.setdefault("correlation_half_pixel_resize", {})[engine] = summary(
-                        correlations(advkit_maps, half)
-                    )
             if m["method"] == "ig":
                 rec["ig_gap_median"] = statistics.median(ctx["gaps"])
             if m["method"] == "smoothgrad":

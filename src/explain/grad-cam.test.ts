@@ -5,6 +5,7 @@ import { explain } from './explain.js';
 import {
   linearModel,
   oneChannelCamModel,
+  pooledCamModel,
   sineWeights,
   smoothCnn,
   uniformInputs,
@@ -34,6 +35,19 @@ describe('Grad-CAM', () => {
     const signed = await explain(model, 'gradcam', { x, target: 1, params: { relu: false } });
     Array.from(signed.maps.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(-pattern[i] / peak, 5));
     tf.dispose([x, a.maps, other.maps, signed.maps]);
+    model.dispose();
+  });
+
+  it('upsamples with half-pixel centres, so the map is not shifted', async () => {
+    // Left half bright: the pooled 2x2 map is [[1, 0], [1, 0]]; upsampled to 4x4 each row reads 1, 0.75, 0.25, 0
+    // (tfjs's default resize would give 1, 0.5, 0, 0: the map moved by half a cell).
+    const model = pooledCamModel(4);
+    const x = tf.tensor4d([1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0], [1, 4, 4, 1]);
+    const a = await explain(model, 'gradcam', { x, target: 0 });
+    expect(a.details[0].layer).toBe('pool');
+    const row = Array.from(a.maps.dataSync()).slice(0, 4);
+    [1, 0.75, 0.25, 0].forEach((v, i) => expect(row[i]).toBeCloseTo(v, 5));
+    tf.dispose([x, a.maps]);
     model.dispose();
   });
 

@@ -50,7 +50,7 @@ function normalizeRows(cam: tf.Tensor3D): { maps: tf.Tensor3D; peaks: Float32Arr
 /**
  * Grad-CAM (Selvaraju, Cogswell, Das, Vedantam, Parikh & Batra 2017, "Grad-CAM: Visual Explanations from Deep
  * Networks via Gradient-based Localization"): the channel weights are the spatial mean of the target logit's
- * gradient with respect to a layer's activation A, the map is ReLU(sum_k weight_k A_k), upsampled bilinearly to
+ * gradient with respect to a layer's activation A, the map is ReLU(sum_k weight_k A_k), upsampled bilinearly (half-pixel centres) to
  * the input size and divided by its maximum (an all-zero map stays zero and is reported). The layer is the last
  * 4-D activation before the global pooling or flatten (works on functional graphs and graph models), or the one
  * named by `layer`. Maps [n, h, w] in [0, 1]. Details per input: layer, peak (the map's maximum before
@@ -90,7 +90,8 @@ export const gradCam = defineMethod({
       const weights = tf.mean(grad, [1, 2], true);
       const weighted = tf.sum(tf.mul(a, weights), 3);
       const map = p.relu ? tf.relu(weighted) : weighted;
-      const up = tf.image.resizeBilinear(tf.expandDims(map, 3) as tf.Tensor4D, [height, width]);
+      // Half-pixel centres, as PyTorch, OpenCV and TensorFlow 2 upsample: tfjs's default shifts the map by half a cell.
+      const up = tf.image.resizeBilinear(tf.expandDims(map, 3) as tf.Tensor4D, [height, width], false, true);
       return tf.squeeze(up, [3]) as tf.Tensor3D;
     });
     tf.dispose([a, onehot, delta, grad]);

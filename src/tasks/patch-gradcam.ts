@@ -568,8 +568,9 @@ function resolutionCeiling(
     const down =
       h % lh === 0 && w % lw === 0
         ? tf.avgPool(r, [h / lh, w / lw], [h / lh, w / lw], 'valid')
-        : tf.image.resizeBilinear(r, [lh, lw]);
-    return tf.image.resizeBilinear(down, [h, w]);
+        : tf.image.resizeBilinear(r, [lh, lw], false, true);
+    // Upsampled as Grad-CAM upsamples its maps.
+    return tf.image.resizeBilinear(down, [h, w], false, true);
   });
   const values = up.dataSync();
   up.dispose();

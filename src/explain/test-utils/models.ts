@@ -64,6 +64,25 @@ export function oneChannelCamModel(size: number): Classifier {
 }
 
 /**
+ * Like oneChannelCamModel, with a 2x2 average pooling after the copy: Grad-CAM's layer is the pooling's output,
+ * half the input's size, so its map is upsampled.
+ */
+export function pooledCamModel(size: number): Classifier {
+  const inputShape: [number, number, number] = [size, size, 1];
+  const net = tfl.sequential({
+    layers: [
+      tfl.layers.conv2d({ inputShape, filters: 1, kernelSize: 1, activation: 'relu', name: 'copy' }),
+      tfl.layers.averagePooling2d({ poolSize: 2, name: 'pool' }),
+      tfl.layers.globalAveragePooling2d({ name: 'gap' }),
+      tfl.layers.dense({ units: 2, name: 'logits' }),
+    ],
+  });
+  net.getLayer('copy').setWeights([tf.ones([1, 1, 1, 1]), tf.zeros([1])]);
+  net.getLayer('logits').setWeights([tf.tensor2d([1, -1], [1, 2]), tf.zeros([2])]);
+  return classifierOf(net, inputShape, 2, [0, 1]);
+}
+
+/**
  * A small smooth CNN (tanh, so finite differences are meaningful) with seeded weights:
  * conv 3x3 (4 filters) -> tanh -> conv 3x3 (4) -> tanh -> flatten -> dense(3).
  */
