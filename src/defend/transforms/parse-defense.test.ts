@@ -23,7 +23,7 @@ describe('parseDefense', () => {
       { ratio: 0.1 },
     ]);
     expect(defenseSpec(chain)).toBe('jpeg:75,bits:4,median:3,blur:1.5,resize-pad:0.1');
-    expect(defenseSpec(parseDefense('jpeg,bits,tv'))).toBe('jpeg:75,bits:4,tv:0.05');
+    expect(defenseSpec(parseDefense('jpeg,bits,tv'))).toBe('jpeg:75,bits:4,tv:0.01');
     expect(parseDefense('none')).toEqual([]);
     expect(defenseSpec([])).toBe('none');
     for (const t of DEFENSE_TRANSFORMS) expect(parseDefense(t.name)[0].name).toBe(t.name);

@@ -31,7 +31,8 @@ export const DEFENSE_TRANSFORMS: readonly DefenseTransformEntry[] = [
   {
     name: 'tv',
     param: 'total-variation weight on [0, 1] pixels (0 to 1)',
-    defaultValue: 0.05,
+    // On the bundled cifar-cnn, clean accuracy 0.88 -> 0.72 at 0.01 (0.55 at 0.05).
+    defaultValue: 0.01,
     make: totalVariation,
   },
 ];

@@ -22,7 +22,7 @@ export const TV_DROPOUT = 0.5;
  * primal-dual algorithm for convex problems with applications to imaging"), all in tensor ops. The pixel mask is
  * random, so the transform is attacked with EOT; the solver is not differentiated, so the backward pass is BPDA's
  * identity (Athalye, Carlini & Wagner 2018, Section 5.2.3, who break it with BPDA and EOT). Example:
- * `totalVariation(0.05)`.
+ * `totalVariation(0.01)`.
  */
 export function totalVariation(weight: number): Transform {
   checkNumber('tv weight (total-variation weight on [0, 1] pixels)', weight, 0, MAX_TV_WEIGHT);
