@@ -107,6 +107,12 @@ export const trainSchema = Type.Object({
   augment: Type.Optional(
     Type.Enum([...AUGMENT_NAMES], { description: `data augmentation: ${AUGMENT_NAMES.join(', ')}` }),
   ),
+  noiseSigma: field.number({
+    min: 0,
+    max: 1e6,
+    description:
+      'Gaussian noise augmentation for randomized smoothing (Cohen et al. 2019): fresh unclipped N(0, sigma^2) noise on every training batch; 0 = off (default); standard training only',
+  }),
   accumulate: field.integer({ min: 1, description: 'accumulate gradients over k micro-batches per step' }),
   seed: Type.Integer({
     ...seedField,

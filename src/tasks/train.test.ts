@@ -74,6 +74,11 @@ describe('train task', () => {
         'beta',
         /'beta' applies to 'adversarial' trades, not pgd/,
       ],
+      [
+        '"adversarial": "pgd", "eps": 0.3, "noiseSigma": 0.25',
+        'noiseSigma',
+        /'noiseSigma' \(Gaussian noise augmentation\) applies only to standard training/,
+      ],
       ['"schedule": "step"', 'schedule', /needs 'stepSize' \(epochs\) or 'milestones'/],
       ['"stepSize": 2', 'stepSize', /'stepSize' and 'milestones' need schedule 'step'/],
       ['"schedule": "onecycle", "pctStart": 1', 'pctStart', /'pctStart' must be in \(0, 1\), got 1/],

@@ -349,6 +349,7 @@ function toTrainOptions(s: TrainSpec): TrainOptions {
   if (s.beta2 !== undefined) t.beta2 = s.beta2;
   if (s.labelSmoothing !== undefined) t.labelSmoothing = s.labelSmoothing;
   if (s.augment !== undefined) t.augment = s.augment;
+  if (s.noiseSigma !== undefined) t.noiseSigma = s.noiseSigma;
   if (s.accumulate !== undefined) t.accumulate = s.accumulate;
   if (s.checkpointEvery !== undefined) t.checkpointEvery = s.checkpointEvery;
   const adversarial = toAdversarialOptions(s);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../backend/node-backend.js';
 import { Rng } from '../util/rng.js';
-import { randomCropFlip } from './augment.js';
+import { gaussianNoise, randomCropFlip } from './augment.js';
 
 beforeAll(async () => {
   await initNodeBackend({ backend: 'cpu' });
@@ -101,5 +101,38 @@ describe('randomCropFlip', () => {
     expect(() => randomCropFlip(x, new Rng(1), { pad: -1 })).toThrow(/integer >= 0/);
     expect(() => randomCropFlip(x, new Rng(1), { pad: 5 })).toThrow(/Reflect padding 5/);
     x.dispose();
+  });
+});
+
+describe('gaussianNoise', () => {
+  it('adds unclipped N(0, sigma^2) noise, reproducible from the Rng state, without leaking', () => {
+    const x = tf.tidy(() => tf.fill([4, 16, 16, 3], 0.5) as tf.Tensor4D);
+    const before = tf.memory().numTensors;
+    const a = gaussianNoise(x, 0.25, new Rng(7));
+    expect(tf.memory().numTensors).toBe(before + 1);
+    const noise = Array.from(a.dataSync(), (v) => v - 0.5);
+    const mean = noise.reduce((s, v) => s + v, 0) / noise.length;
+    const std = Math.sqrt(noise.reduce((s, v) => s + (v - mean) ** 2, 0) / noise.length);
+    expect(Math.abs(mean)).toBeLessThan(0.02); // 3072 draws: standard error 0.0045
+    expect(std).toBeGreaterThan(0.24);
+    expect(std).toBeLessThan(0.26);
+    expect(noise.some((v) => v + 0.5 < 0 || v + 0.5 > 1)).toBe(true); // not clipped to [0, 1]
+    const b = gaussianNoise(x, 0.25, new Rng(7));
+    const d = gaussianNoise(x, 0.25, new Rng(8));
+    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    expect(Array.from(d.dataSync())).not.toEqual(Array.from(a.dataSync()));
+    tf.dispose([x, a, b, d]);
+  });
+
+  it('is a copy with sigma 0 and rejects a negative sigma', () => {
+    const x = batch();
+    const rng = new Rng(1);
+    const state = rng.state();
+    const y = gaussianNoise(x, 0, rng);
+    expect(Array.from(y.dataSync())).toEqual(Array.from(x.dataSync()));
+    expect(rng.state()).toEqual(state); // nothing drawn
+    expect(() => gaussianNoise(x, -0.1, rng)).toThrow(/sigma must be a finite number >= 0, got -0.1/);
+    expect(() => gaussianNoise(x, NaN, rng)).toThrow(/sigma must be a finite number >= 0/);
+    tf.dispose([x, y]);
   });
 });

@@ -60,3 +60,20 @@ export function randomCropFlip(x: tf.Tensor4D, rng: Rng, opts: CropFlipOptions =
     return tf.reshape(tf.gather(rows, tf.tensor1d(index, 'int32')), [n, h, w, c]);
   });
 }
+
+/**
+ * Gaussian noise augmentation: `x` plus independent N(0, sigma^2) noise on every value, in the model's pixel
+ * space and not clipped to the valid range. This is how Cohen, Rosenfeld & Kolter ("Certified Adversarial
+ * Robustness via Randomized Smoothing", ICML 2019) train the base classifier of a smoothed classifier: with
+ * the same sigma as the smoothing noise it will be certified with. The noise is drawn from `rng` in order
+ * (image by image, row-major), so the same Rng state gives the same noise on every backend. sigma 0 returns
+ * a copy of `x` without drawing. Returns a new tensor; the caller disposes it and `x`.
+ */
+export function gaussianNoise(x: tf.Tensor4D, sigma: number, rng: Rng): tf.Tensor4D {
+  if (typeof sigma !== 'number' || !Number.isFinite(sigma) || sigma < 0)
+    throw invalidArgument(`Noise sigma must be a finite number >= 0, got ${String(sigma)}.`);
+  if (sigma === 0) return tf.clone(x);
+  const noise = new Float32Array(x.size);
+  for (let i = 0; i < noise.length; i++) noise[i] = sigma * rng.normal();
+  return tf.tidy(() => tf.add(x, tf.tensor4d(noise, x.shape, 'float32')));
+}

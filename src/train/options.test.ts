@@ -48,6 +48,9 @@ describe('resolveTrainOptions', () => {
       },
     );
     expect('adversarial' in resolveTrainOptions(base)).toBe(false);
+    // noiseSigma, like adversarial, is present only when on (runs without noise keep their old options).
+    expect('noiseSigma' in resolveTrainOptions({ ...base, noiseSigma: 0 })).toBe(false);
+    expect(resolveTrainOptions({ ...base, noiseSigma: 0.25 }).noiseSigma).toBe(0.25);
     expect(() => resolveTrainOptions({ ...base, adversarial: { method: 'pgd', eps: 0 } })).toThrow(
       /Adversarial option 'eps' must be a positive number/,
     );
@@ -76,6 +79,12 @@ describe('resolveTrainOptions', () => {
       [{ schedule: 'step', milestones: [-1] }, /'milestones' must be a list of epoch numbers >= 0/],
       [{ stepSize: 2 }, /'stepSize' and 'milestones' need schedule 'step' \(schedule is 'constant'\)/],
       [{ minLr: 1 }, /'minLr' \(1\) must not exceed 'lr' \(0.1\)/],
+      [{ noiseSigma: -0.1 }, /'noiseSigma' must be a number >= 0 \(0 = no noise\), got -0.1/],
+      [{ noiseSigma: Infinity }, /'noiseSigma' must be a number >= 0/],
+      [
+        { noiseSigma: 0.25, adversarial: { method: 'pgd', eps: 0.1 } },
+        /'noiseSigma' \(Gaussian noise augmentation\) applies only to standard training, not with 'adversarial'/,
+      ],
     ];
     for (const [change, message] of bad) {
       expect(() => resolveTrainOptions({ ...base, ...change })).toThrow(message);

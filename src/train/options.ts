@@ -51,6 +51,15 @@ export interface TrainOptions {
   labelSmoothing?: number;
   /** Default 'none'; 'crop-flip' = pad 4 (reflect) + random crop + horizontal flip, for CIFAR-like data. */
   augment?: AugmentName;
+  /**
+   * Gaussian noise augmentation (default 0 = off): every training image, every step, gets fresh N(0, sigma^2)
+   * noise on each value, in the model's pixel space and not clipped, after `augment`, drawn from the seed's
+   * stream. This trains the base classifier of randomized smoothing (Cohen, Rosenfeld & Kolter, "Certified
+   * Adversarial Robustness via Randomized Smoothing", ICML 2019), with the sigma it will be certified at.
+   * Standard training only: with `adversarial` it is refused (noise before or after the attack are different
+   * methods, e.g. SmoothAdv, Salman et al. 2019).
+   */
+  noiseSigma?: number;
   /** Micro-batches whose gradients are averaged into one optimizer step (default 1). */
   accumulate?: number;
   /** Shuffle each epoch (default true). */
@@ -66,8 +75,14 @@ export interface TrainOptions {
   adversarial?: AdversarialOptions;
 }
 
-export type ResolvedTrainOptions = Required<Omit<TrainOptions, 'stepSize' | 'milestones' | 'adversarial'>> &
-  Pick<TrainOptions, 'stepSize' | 'milestones'> & { adversarial?: ResolvedAdversarialOptions };
+/**
+ * noiseSigma is present only when > 0, so that a run without noise has the same options (and resumes the
+ * same checkpoints) as before the option existed.
+ */
+export type ResolvedTrainOptions = Required<
+  Omit<TrainOptions, 'stepSize' | 'milestones' | 'adversarial' | 'noiseSigma'>
+> &
+  Pick<TrainOptions, 'stepSize' | 'milestones' | 'noiseSigma'> & { adversarial?: ResolvedAdversarialOptions };
 
 /** Options that may differ between a run and its resumption without changing the trajectory. */
 export const RESUME_FREE_OPTIONS: readonly (keyof TrainOptions)[] = ['checkpointEvery'];
@@ -171,6 +186,16 @@ export function resolveTrainOptions(opts: TrainOptions): ResolvedTrainOptions {
     }
   }
   if (opts.adversarial !== undefined) resolved.adversarial = resolveAdversarialOptions(opts.adversarial);
+  const noiseSigma = number('noiseSigma', opts.noiseSigma, 0, (v) => v >= 0, 'a number >= 0 (0 = no noise)');
+  if (noiseSigma > 0) {
+    if (resolved.adversarial !== undefined) {
+      throw invalidArgument(
+        `Training option 'noiseSigma' (Gaussian noise augmentation) applies only to standard training, not with 'adversarial'.`,
+        { option: 'noiseSigma' },
+      );
+    }
+    resolved.noiseSigma = noiseSigma;
+  }
   if (resolved.minLr > resolved.lr) {
     throw invalidArgument(
       `Training option 'minLr' (${resolved.minLr}) must not exceed 'lr' (${resolved.lr}).`,

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { take } from '../data/dataset.js';
+import { take, toTensors } from '../data/dataset.js';
 import { initNodeBackend } from '../backend/node-backend.js';
 import { AdvkitError } from '../errors.js';
 import type { Classifier } from '../models/classifier.js';
@@ -209,6 +209,100 @@ describe('train', () => {
     other.dispose();
   });
 
+  it('noiseSigma: every step the model sees its batch plus fresh seeded N(0, sigma^2) noise, resumed or not', async () => {
+    const data = blobDataset({ count: 32, size: 8, classes: 4, seed: 3 });
+    const sigma = 0.25;
+    // 2 epochs of 2 unshuffled steps: step k trains on images (k % 2) * 16 .. +16.
+    const opts: TrainOptions = {
+      epochs: 2,
+      batchSize: 16,
+      optimizer: 'sgd',
+      lr: 0.1,
+      shuffle: false,
+      seed: 6,
+      noiseSigma: sigma,
+    };
+    /** Trains a fresh mlp, recording the batch that every training forward pass saw and the tensor counts. */
+    const run = async (
+      o: TrainOptions,
+      hooks: Parameters<typeof train>[3] = {},
+    ): Promise<{ seen: Float32Array[]; weights: Float32Array[]; tensors: number[] }> => {
+      const m = mlp(2);
+      const seen: Float32Array[] = [];
+      const tensors: number[] = [];
+      const logits = m.logits.bind(m);
+      m.logits = (x, lo) => {
+        if (lo?.training === true) seen.push(Float32Array.from(x.dataSync()));
+        return logits(x, lo);
+      };
+      try {
+        await train(m, data, o, {
+          ...hooks,
+          onProgress: (p) => {
+            if (p.phase === 'step') tensors.push(tf.memory().numTensors);
+            hooks.onProgress?.(p);
+          },
+        });
+        return { seen, weights: snapshot(m), tensors };
+      } finally {
+        m.dispose();
+      }
+    };
+
+    const noisy = await run(opts);
+    expect(noisy.seen).toHaveLength(4);
+    const clean = [0, 1].map((half) => {
+      const { x, y } = toTensors(
+        data,
+        Int32Array.from({ length: 16 }, (_, i) => half * 16 + i),
+      );
+      const values = Float32Array.from(x.dataSync());
+      tf.dispose([x, y]);
+      return values;
+    });
+    const noises = noisy.seen.map((batch, k) => batch.map((v, i) => v - clean[k % 2][i]));
+    for (const noise of noises) {
+      const mean = noise.reduce((s, v) => s + v, 0) / noise.length;
+      const std = Math.sqrt(noise.reduce((s, v) => s + (v - mean) ** 2, 0) / noise.length);
+      expect(Math.abs(mean)).toBeLessThan(0.03); // 1024 draws: standard error 0.008
+      expect(std).toBeGreaterThan(0.22);
+      expect(std).toBeLessThan(0.28);
+    }
+    expect(Array.from(noises[2])).not.toEqual(Array.from(noises[0])); // fresh noise for the same images
+    expect(noisy.seen.some((b) => b.some((v) => v < 0 || v > 1))).toBe(true); // not clipped
+    expect(new Set(noisy.tensors.slice(1)).size).toBe(1); // no tensor leaked per step
+
+    // The same seed gives the same noise and weights; another seed other noise; sigma 0 the clean batch.
+    const again = await run(opts);
+    again.seen.forEach((b, k) => expect(Array.from(b)).toEqual(Array.from(noisy.seen[k])));
+    again.weights.forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(noisy.weights[i])));
+    const other = await run({ ...opts, seed: 7 });
+    expect(Array.from(other.seen[0])).not.toEqual(Array.from(noisy.seen[0]));
+    const off = await run({ ...opts, noiseSigma: 0 });
+    off.seen.forEach((b, k) => expect(Array.from(b)).toEqual(Array.from(clean[k % 2])));
+
+    // Stopped after step 1 and resumed: the same noise from step 2 on, the same weights.
+    const store = new MemoryCheckpointStore();
+    const controller = new AbortController();
+    await run(opts, {
+      checkpoint: store,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.step === 1) controller.abort();
+      },
+    });
+    const resumed = await run(opts, { checkpoint: store, resume: true });
+    expect(resumed.seen).toHaveLength(3);
+    resumed.seen.forEach((b, k) => expect(Array.from(b)).toEqual(Array.from(noisy.seen[k + 1])));
+    resumed.weights.forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(noisy.weights[i])));
+    // A checkpoint without noise belongs to another run.
+    const noNoise = new MemoryCheckpointStore();
+    await run({ ...opts, noiseSigma: 0, epochs: 1 }, { checkpoint: noNoise });
+    await expect(run({ ...opts, epochs: 1 }, { checkpoint: noNoise, resume: true })).rejects.toThrow(
+      /option noiseSigma was unset, now 0.25/,
+    );
+  });
+
   it('refuses to resume a checkpoint of another run, with every difference named', async () => {
     const store = new MemoryCheckpointStore();
     const opts: TrainOptions = { epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.1, seed: 1 };
@@ -251,6 +345,12 @@ describe('train', () => {
     await expect(train(classifier, blobs, { ...opts, schedule: 'step' })).rejects.toThrow(/needs 'stepSize'/);
     const rgb = blobDataset({ count: 4, channels: 3 });
     await expect(train(classifier, rgb, opts)).rejects.toThrow(/8x8x3 images but the model expects 8x8x1/);
+    await expect(train(classifier, blobs, { ...opts, noiseSigma: -0.25 })).rejects.toThrow(
+      /'noiseSigma' must be a number >= 0 \(0 = no noise\), got -0.25/,
+    );
+    await expect(
+      train(classifier, blobs, { ...opts, noiseSigma: 0.25, adversarial: { method: 'pgd', eps: 0.1 } }),
+    ).rejects.toThrow(/'noiseSigma' \(Gaussian noise augmentation\) applies only to standard training/);
     await expect(train(classifier, blobs, opts, { resume: true })).rejects.toThrow(
       /needs a checkpoint store/,
     );

@@ -20,7 +20,7 @@ import {
   type StepStats,
   type TrainingMethod,
 } from './adversarial/training-method.js';
-import { randomCropFlip } from './augment.js';
+import { gaussianNoise, randomCropFlip } from './augment.js';
 import {
   decodeCheckpoint,
   encodeCheckpoint,
@@ -406,7 +406,9 @@ function standardMethod(
 }
 
 /**
- * The step's images `indices` as micro-batches of o.batchSize, augmented with draws from `rng` in order.
+ * The step's images `indices` as micro-batches of o.batchSize, augmented with draws from `rng` in order
+ * (per micro-batch: the crop-flip, then the Gaussian noise of o.noiseSigma). `rng` is the step's fork of the
+ * run's Rng, whose state the checkpoint holds, so a resumed run draws the same noise.
  * Each micro-batch's mean loss is weighted by its share of the images, so the summed gradient is the gradient
  * of the mean loss over all of them: the same as one big batch for models without batch-norm.
  */
@@ -420,8 +422,11 @@ function prepareMicroBatches(
   for (let start = 0; start < indices.length; start += o.batchSize) {
     const micro = indices.subarray(start, Math.min(start + o.batchSize, indices.length));
     const { x, y } = toTensors(data, micro);
-    const input = o.augment === 'crop-flip' ? tf.tidy(() => randomCropFlip(x, rng)) : x;
-    if (input !== x) x.dispose();
+    const cropped = o.augment === 'crop-flip' ? tf.tidy(() => randomCropFlip(x, rng)) : x;
+    if (cropped !== x) x.dispose();
+    const sigma = o.noiseSigma ?? 0;
+    const input = sigma > 0 ? gaussianNoise(cropped, sigma, rng) : cropped;
+    if (input !== cropped) cropped.dispose();
     micros.push({
       x: input,
       y,

@@ -26,9 +26,19 @@ describe('trainingMetadata', () => {
     expect(meta).toEqual({
       dataset: 'blobs',
       seed: 7,
-      training: { ...options, data: 'blobs', split: 'train', backend: 'wasm', seconds: 2, history },
+      training: {
+        ...options,
+        noiseSigma: 0, // spelled out even when off
+        data: 'blobs',
+        split: 'train',
+        backend: 'wasm',
+        seconds: 2,
+        history,
+      },
       metrics: { trainLoss: 0.5, trainAccuracy: 0.8, testAccuracy: 0.76, testCount: 40 },
     });
+    const noisy = { ...result, options: resolveTrainOptions({ ...options, noiseSigma: 0.25 }) };
+    expect(trainingMetadata(noisy, blobDataset({ count: 70 })).training).toMatchObject({ noiseSigma: 0.25 });
     expect(trainingMetadata(result, blobDataset({ count: 70 })).metrics).toEqual({
       trainLoss: 0.5,
       trainAccuracy: 0.8,

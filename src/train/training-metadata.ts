@@ -5,7 +5,7 @@ import type { TrainResult } from './train.js';
 /**
  * The advkit.json fields that record how a model was trained, for saveClassifier's `extra`: the resolved
  * options (every default spelled out, so that the same options reproduce the run; for a robust model
- * `adversarial` says how it was hardened), the data, the backend, the per-epoch history, the FGSM-RS guard's
+ * `adversarial` says how it was hardened, and noiseSigma the Gaussian noise augmentation, 0 when none), the data, the backend, the per-epoch history, the FGSM-RS guard's
  * outcome and the final metrics (with adversarial training also the clean and adversarial training accuracy
  * of the epoch the weights come from, and the guard's robust accuracy).
  */
@@ -28,6 +28,7 @@ export function trainingMetadata(
     seed: result.options.seed,
     training: {
       ...result.options,
+      noiseSigma: result.options.noiseSigma ?? 0,
       data: data.name,
       split: data.split,
       ...(opts.backend !== undefined ? { backend: opts.backend } : {}),
