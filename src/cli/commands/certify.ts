@@ -1,14 +1,11 @@
 import type { Command } from 'commander';
 import path from 'node:path';
-import { initNodeBackend } from '../../backend/node-backend.js';
-import { writeFileAtomic } from '../../data/node/atomic-write.js';
 import { AdvkitError } from '../../errors.js';
 import { certifyTask, type CertifyProgress, type CertifyResult } from '../../tasks/certify.js';
 import { certifyTaskSchema } from '../../tasks/certify-spec.js';
-import { withInterrupt } from '../interrupt.js';
 import type { CliIo } from '../main.js';
-import { assertWritableDir } from '../output-check.js';
-import { createProgressLine, type ProgressLine } from '../progress.js';
+import type { ProgressLine } from '../progress.js';
+import { runTaskToDir } from '../run-task-to-dir.js';
 import { addSpecOptions, specFromFlags, taskInput, withFlagNames } from '../spec-flags.js';
 
 const DEFAULT_OUT = 'advkit-certify';
@@ -46,31 +43,22 @@ export function registerCertifyCommand(program: Command, io: CliIo): void {
       const opts = cmd.opts<CertifyCliOptions>();
       const spec = taskInput(certifyTaskSchema, specFromFlags(flags, cmd.opts()));
       const stateDir = path.resolve(opts.stateDir ?? path.join(opts.out, 'state'));
-      assertWritableDir(opts.out, '--out');
-      assertWritableDir(stateDir, '--state-dir');
-      await initNodeBackend({ backend: opts.backend });
-      const progress = createProgressLine('{stage} [{bar}] {value}/{total} copies | {detail}', io.stderr);
       try {
-        const { result, artifacts } = await withInterrupt((signal) =>
-          certifyTask.run(spec, {
-            stateDir,
-            restart: opts.restart === true,
-            command: ['advkit', ...process.argv.slice(2).filter((a) => a !== '--restart')].join(' '),
-            signal,
-            onNote: (note) => io.stderr(`note: ${note}\n`),
-            onProgress: reporter(progress, io),
-          }),
+        await runTaskToDir(
+          io,
+          { ...opts, stateDir, progressFormat: '{stage} [{bar}] {value}/{total} copies | {detail}' },
+          (signal, progress) =>
+            certifyTask.run(spec, {
+              stateDir,
+              restart: opts.restart === true,
+              command: ['advkit', ...process.argv.slice(2).filter((a) => a !== '--restart')].join(' '),
+              signal,
+              onNote: (note) => io.stderr(`note: ${note}\n`),
+              onProgress: reporter(progress, io),
+            }),
+          summary,
         );
-        progress.stop();
-        const written: string[] = [];
-        for (const artifact of artifacts) {
-          const file = path.join(opts.out, artifact.name);
-          await writeFileAtomic(file, artifact.bytes);
-          written.push(file);
-        }
-        io.stdout(opts.json === true ? JSON.stringify(result, null, 2) + '\n' : summary(result, written));
       } catch (err) {
-        progress.stop();
         if (err instanceof AdvkitError && err.code === 'ABORTED') {
           io.stderr(
             `stopped; the images certified so far are in ${stateDir}: run the same command to continue.\n`,

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import path from 'node:path';
-import { initNodeBackend } from '../../backend/node-backend.js';
-import { writeFileAtomic } from '../../data/node/atomic-write.js';
 import { AdvkitError } from '../../errors.js';
 import {
   nonRobustFeaturesTask,
@@ -21,12 +19,10 @@ import {
   type RobustSaliencyResult,
 } from '../../tasks/robust-saliency.js';
 import { robustSaliencySchema } from '../../tasks/robust-saliency-spec.js';
-import { withInterrupt } from '../interrupt.js';
 import type { CliIo } from '../main.js';
-import { assertWritableDir } from '../output-check.js';
-import { createProgressLine, type ProgressLine } from '../progress.js';
+import type { ProgressLine } from '../progress.js';
+import { runTaskToDir } from '../run-task-to-dir.js';
 import { addSpecOptions, specFromFlags, taskInput, withFlagNames } from '../spec-flags.js';
-import type { TaskOutput, TaskResult } from '../../tasks/task.js';
 
 interface NrfCliOptions {
   out: string;
@@ -66,7 +62,7 @@ export function registerExperimentCommand(program: Command, io: CliIo): void {
       const spec = taskInput(nonRobustFeaturesSchema, specFromFlags(flags, cmd.opts()));
       const stateDir = path.resolve(opts.stateDir ?? path.join(opts.out, 'state'));
       try {
-        await runExperiment(
+        await runTaskToDir(
           io,
           { ...opts, stateDir },
           (signal, progress) =>
@@ -92,36 +88,6 @@ export function registerExperimentCommand(program: Command, io: CliIo): void {
   for (const c of [experiment, cmd, patchGradcam, robustSaliency]) {
     c.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
     c.showHelpAfterError('(run with --help for usage)');
-  }
-}
-
-/**
- * What every experiment subcommand does around its task: checks the output folders before any work, sets up
- * the backend, maps Ctrl-C to the task's signal, shows a progress line, writes the artifacts to --out atomically
- * and prints the result (JSON or the summary).
- */
-async function runExperiment<R extends TaskResult>(
-  io: CliIo,
-  opts: { out: string; stateDir?: string; backend?: string; json?: boolean },
-  run: (signal: AbortSignal, progress: ProgressLine) => Promise<TaskOutput<R>>,
-  summarize: (result: R, written: string[]) => string,
-): Promise<void> {
-  assertWritableDir(opts.out, '--out');
-  if (opts.stateDir !== undefined) assertWritableDir(opts.stateDir, '--state-dir');
-  await initNodeBackend({ backend: opts.backend });
-  const progress = createProgressLine('{stage} [{bar}] {value}/{total} | {detail}', io.stderr);
-  try {
-    const { result, artifacts } = await withInterrupt((signal) => run(signal, progress));
-    progress.stop();
-    const written: string[] = [];
-    for (const artifact of artifacts) {
-      const file = path.join(opts.out, artifact.name);
-      await writeFileAtomic(file, artifact.bytes);
-      written.push(file);
-    }
-    io.stdout(opts.json === true ? JSON.stringify(result, null, 2) + '\n' : summarize(result, written));
-  } finally {
-    progress.stop();
   }
 }
 
@@ -230,7 +196,7 @@ function registerPatchGradcam(experiment: Command, io: CliIo): Command {
       const spec = taskInput(patchGradcamSchema, specFromFlags(flags, cmd.opts()));
       const stateDir = path.resolve(opts.stateDir ?? path.join(opts.out, 'state'));
       try {
-        await runExperiment(
+        await runTaskToDir(
           io,
           { ...opts, stateDir },
           (signal, progress) =>
@@ -347,7 +313,7 @@ function registerRobustSaliency(experiment: Command, io: CliIo): Command {
       const opts = cmd.opts<RobustSaliencyCliOptions>();
       const spec = taskInput(robustSaliencySchema, specFromFlags(flags, cmd.opts()));
       try {
-        await runExperiment(
+        await runTaskToDir(
           io,
           opts,
           (signal, progress) =>
