@@ -3,6 +3,7 @@ import { AdvkitError } from '../errors.js';
 import { CountedModel, type GradientPass, type LogitsLoss } from '../models/counted-model.js';
 import type { Model } from '../models/model.js';
 import type { Rng } from '../util/rng.js';
+import { YieldThrottle } from '../util/yield-throttle.js';
 import type { AttackContext, Cost, Norm } from './types.js';
 
 export interface BatchSetup {
@@ -20,9 +21,6 @@ export interface BatchSetup {
   onStep?: (fraction: number) => void;
 }
 
-/** Yield to the event loop at most this often (ms): enough for Ctrl-C and progress, cheap per step. */
-const YIELD_INTERVAL_MS = 50;
-
 /**
  * The runner's AttackContext for one batch: model access goes through a CountedModel (which counts the cost and
  * averages EOT passes); this adds the attack's side: the goal, progress and cancellation.
@@ -39,7 +37,7 @@ export class BatchContext implements AttackContext {
   private readonly counted: CountedModel;
   private readonly signal: AbortSignal | undefined;
   private readonly onStep: ((fraction: number) => void) | undefined;
-  private lastYield = Date.now();
+  private readonly throttle = new YieldThrottle();
 
   constructor(setup: BatchSetup) {
     this.classifier = setup.classifier;
@@ -75,12 +73,7 @@ export class BatchContext implements AttackContext {
   }
 
   async yieldStep(done: number, total: number): Promise<void> {
-    const now = Date.now();
-    if (now - this.lastYield >= YIELD_INTERVAL_MS) {
-      this.lastYield = now;
-      this.onStep?.(total > 0 ? Math.min(1, done / total) : 1);
-      await new Promise<void>((resolve) => setTimeout(resolve, 0));
-    }
+    await this.throttle.tick(() => this.onStep?.(total > 0 ? Math.min(1, done / total) : 1));
     throwIfAborted(this.signal);
   }
 }

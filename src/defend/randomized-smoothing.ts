@@ -4,6 +4,7 @@ import type { Model } from '../models/model.js';
 import { checkSeed, Rng } from '../util/rng.js';
 import { field, parseParams, type ParamsInput } from '../util/schema.js';
 import { mixSeed } from '../util/seeded-math-random.js';
+import { YieldThrottle } from '../util/yield-throttle.js';
 import { binomialTestPValue, clopperPearsonLower, normalInverseCdf } from './statistics.js';
 
 /**
@@ -144,12 +145,10 @@ interface Sampler {
   counts: Int32Array;
 }
 
-const YIELD_INTERVAL_MS = 50;
-
 /** Counts classified copies, reports progress, lets the event loop run and stops when aborted. */
 class Ticker {
   private done = 0;
-  private lastYield = Date.now();
+  private readonly throttle = new YieldThrottle();
 
   constructor(
     private readonly total: number,
@@ -161,13 +160,7 @@ class Ticker {
 
   async add(copies: number): Promise<void> {
     this.done += copies;
-    const now = Date.now();
-    if (now - this.lastYield >= YIELD_INTERVAL_MS) {
-      this.lastYield = now;
-      this.onProgress?.({ done: this.done, total: this.total });
-      // Lets progress be drawn and Ctrl-C reach the signal.
-      await new Promise<void>((resolve) => setTimeout(resolve, 0));
-    }
+    await this.throttle.tick(() => this.onProgress?.({ done: this.done, total: this.total }));
     throwIfAborted(this.signal);
   }
 

@@ -4,9 +4,8 @@ import type { Cost, CountedModel } from '../models/counted-model.js';
 import type { Model } from '../models/model.js';
 import { Rng } from '../util/rng.js';
 import { mixSeed } from '../util/seeded-math-random.js';
+import { YieldThrottle } from '../util/yield-throttle.js';
 import type { AttributionContext, TargetGradient } from './types.js';
-
-const YIELD_INTERVAL_MS = 50;
 
 export interface BatchSettings {
   counted: CountedModel;
@@ -49,7 +48,7 @@ export class BatchAttributionContext implements AttributionContext {
   private readonly seed: number;
   private readonly offset: number;
   private readonly rngs = new Map<number, Rng>();
-  private lastYield = Date.now();
+  private readonly throttle = new YieldThrottle();
 
   constructor(s: BatchSettings) {
     this.counted = s.counted;
@@ -93,12 +92,7 @@ export class BatchAttributionContext implements AttributionContext {
   }
 
   async yieldStep(done: number, total: number): Promise<void> {
-    const now = Date.now();
-    if (now - this.lastYield >= YIELD_INTERVAL_MS) {
-      this.lastYield = now;
-      this.onStep?.(total > 0 ? Math.min(1, done / total) : 1);
-      await new Promise<void>((resolve) => setTimeout(resolve, 0));
-    }
+    await this.throttle.tick(() => this.onStep?.(total > 0 ? Math.min(1, done / total) : 1));
     throwIfAborted(this.signal);
   }
 }
