@@ -26,7 +26,11 @@ export {
   regularizedIncompleteBeta,
 } from './statistics.js';
 export { bitDepth } from './transforms/bit-depth.js';
-export { DefendedModel, type DefendedModelOptions } from './transforms/defended-model.js';
+export {
+  DefendedModel,
+  type DefendedModelOptions,
+  type DefenseGradients,
+} from './transforms/defended-model.js';
 export { gaussianBlurTransform, MAX_BLUR_SIGMA } from './transforms/gaussian-blur.js';
 export { jpeg } from './transforms/jpeg.js';
 export { MAX_MEDIAN_SIZE, medianFilter } from './transforms/median-filter.js';
@@ -39,4 +43,4 @@ export {
 } from './transforms/parse-defense.js';
 export { MAX_RESIZE_PAD_RATIO, randomResizePad } from './transforms/random-resize-pad.js';
 export { MAX_TV_WEIGHT, totalVariation, TV_DROPOUT, TV_ITERATIONS } from './transforms/total-variation.js';
-export { bpdaIdentity, type Transform, type TransformContext } from './transforms/transform.js';
+export { bpdaIdentity, zeroGradient, type Transform, type TransformContext } from './transforms/transform.js';

@@ -80,6 +80,30 @@ describe('DefendedModel', () => {
     tf.dispose([x, w]);
   });
 
+  it('masks the gradient of non-differentiable transforms when asked for naive gradients, and keeps blur exact', () => {
+    const w = tf.tensor1d([0.5, -2, 1, 3]);
+    const linear = functionModel([2, 2, 1], 2, (x) => {
+      const z = tf.sum(tf.mul(tf.reshape(x, [-1, 4]), w), 1, true);
+      return tf.concat([z, tf.neg(z)], 1) as tf.Tensor2D;
+    });
+    const x = tf.tensor4d([0.1, 0.5, 0.7, 0.2], [1, 2, 2, 1]);
+    const gradOf = (spec: string, gradients: 'bpda' | 'naive') => {
+      const counted = new CountedModel(new DefendedModel(linear, spec, { gradients, disposeModel: false }));
+      const pass = counted.gradient(x, (z) => tf.squeeze(tf.slice(z, [0, 0], [-1, 1]), [1]));
+      const grad = values(pass.grad);
+      tf.dispose([pass.logits, pass.loss, pass.grad]);
+      return grad;
+    };
+    const before = tf.memory().numTensors;
+    const naive = new DefendedModel(linear, 'jpeg:75,bits:4', { gradients: 'naive', disposeModel: false });
+    expect(naive.gradients).toBe('naive');
+    expect(values(naive.logits(x))).toEqual(values(new DefendedModel(linear, 'jpeg:75,bits:4').logits(x)));
+    expect(gradOf('jpeg:75,bits:4', 'naive')).toEqual([0, 0, 0, 0]);
+    expect(gradOf('blur:0.5', 'naive')).toEqual(gradOf('blur:0.5', 'bpda'));
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, w]);
+  });
+
   it('lets an attack run through it unchanged, with EOT over a random chain, and leaks nothing', async () => {
     const defended = new DefendedModel(cnn, 'bits:5,resize-pad:0.25', { disposeModel: false });
     const labels = Int32Array.from(values(tf.argMax(cnn.logits(xs), 1)));

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '../../models/model.js';
 import { Rng } from '../../util/rng.js';
 import { defenseSpec, parseDefense } from './parse-defense.js';
-import type { Transform } from './transform.js';
+import { zeroGradient, type Transform } from './transform.js';
 
 export interface DefendedModelOptions {
   /**
@@ -13,7 +13,17 @@ export interface DefendedModelOptions {
   seed?: number;
   /** Whether dispose() also disposes the wrapped model (default true: the defended model owns it). */
   disposeModel?: boolean;
+  /**
+   * The gradient of the non-differentiable transforms: `bpda` (default), BPDA's approximation, the adaptive
+   * attacker's; `naive`, the gradient plain backpropagation gets through them, zero (rounding, sorting and the
+   * TV solver have none), which masks the model's gradient: only for showing how a naive evaluation overstates
+   * robustness (Athalye et al. 2018), never for judging the defense.
+   */
+  gradients?: DefenseGradients;
 }
+
+/** How gradients cross the transforms that have none of their own: see DefendedModelOptions.gradients. */
+export type DefenseGradients = 'bpda' | 'naive';
 
 /**
  * A model behind a chain of input transforms (JPEG, bit depth, median, blur, random resize-and-pad, total
@@ -43,6 +53,8 @@ export class DefendedModel implements Model {
   readonly bounds: readonly [number, number];
   readonly classNames: readonly string[];
   readonly numClasses: number;
+  /** How gradients cross the non-differentiable transforms (DefendedModelOptions.gradients). */
+  readonly gradients: DefenseGradients;
   private readonly rng: Rng;
   private readonly disposeModel: boolean;
 
@@ -58,6 +70,7 @@ export class DefendedModel implements Model {
     this.numClasses = model.numClasses;
     this.rng = new Rng(options.seed ?? 0);
     this.disposeModel = options.disposeModel ?? true;
+    this.gradients = options.gradients ?? 'bpda';
   }
 
   /** The input after the chain (the caller disposes it); each call of a random chain takes a new draw. */
@@ -66,7 +79,13 @@ export class DefendedModel implements Model {
     const rng = this.random ? this.rng.fork() : undefined;
     return tf.tidy(() => {
       let y = x;
-      for (const t of this.transforms) y = t.apply(y, { bounds: this.bounds, rng });
+      for (const t of this.transforms) {
+        const ctx = { bounds: this.bounds, rng };
+        y =
+          this.gradients === 'naive' && !t.differentiable
+            ? zeroGradient((v) => t.apply(v, ctx))(y)
+            : t.apply(y, ctx);
+      }
       return y === x ? tf.clone(x) : y;
     });
   }

@@ -47,6 +47,19 @@ export function bpdaIdentity(forward: (x: tf.Tensor4D) => tf.Tensor4D): (x: tf.T
   return (x) => op(x);
 }
 
+/**
+ * `forward(x)` on the way forward, a zero gradient on the way back: what plain backpropagation gets through
+ * rounding (JPEG, bit depth), and the stand-in for transforms without any gradient (median, TV). It is the masked
+ * gradient a naive evaluation attacks; `DefendedModel` uses it only when asked for `gradients: 'naive'`.
+ */
+export function zeroGradient(forward: (x: tf.Tensor4D) => tf.Tensor4D): (x: tf.Tensor4D) => tf.Tensor4D {
+  const op = tf.customGrad<tf.Tensor4D>((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: forward(args[0] as tf.Tensor4D),
+    gradFunc: (dy) => [tf.zerosLike(dy)],
+  }));
+  return (x) => op(x);
+}
+
 /** Returns `value` when it is an integer in [lo, hi]; otherwise INVALID_ARGUMENT naming the parameter and range. */
 export function checkInteger(what: string, value: number, lo: number, hi: number): number {
   if (!Number.isInteger(value) || value < lo || value > hi) {
