@@ -1,6 +1,7 @@
 /**
  * Defenses (browser-safe): randomized smoothing's prediction and certification, and the statistics they rest on;
- * input-transform defenses (JPEG, bit depth, median, blur, random resize-and-pad, total variation) as models.
+ * input-transform defenses (JPEG, bit depth, median, blur, random resize-and-pad, total variation) as models;
+ * detectors of adversarial inputs (feature squeezing, learned binary detectors) and the attack that knows them.
  */
 export {
   ABSTAIN,
@@ -44,3 +45,4 @@ export {
 export { MAX_RESIZE_PAD_RATIO, randomResizePad } from './transforms/random-resize-pad.js';
 export { MAX_TV_WEIGHT, totalVariation, TV_DROPOUT, TV_ITERATIONS } from './transforms/total-variation.js';
 export { bpdaIdentity, zeroGradient, type Transform, type TransformContext } from './transforms/transform.js';
+export * from './detectors/index.js';
