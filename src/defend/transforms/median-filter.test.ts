@@ -4,12 +4,64 @@ import { initNodeBackend } from '../../backend/node-backend.js';
 import { medianFilter } from './median-filter.js';
 import { transformContract } from './test-utils/contract.js';
 
+/** d sum(mean of each 3x3 window (reflect padding) * w) / dx, by slices: the median's BPDA backward. */
+function boxGradient(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(
+    () =>
+      tf.grad((input: tf.Tensor) => {
+        const p = tf.mirrorPad(
+          input as tf.Tensor4D,
+          [
+            [0, 0],
+            [1, 1],
+            [1, 1],
+            [0, 0],
+          ],
+          'reflect',
+        );
+        const [n, h, wd, c] = x.shape;
+        let sum: tf.Tensor = tf.zeros(x.shape);
+        for (let dy = 0; dy < 3; dy++) {
+          for (let dx = 0; dx < 3; dx++) sum = tf.add(sum, tf.slice(p, [0, dy, dx, 0], [n, h, wd, c]));
+        }
+        return tf.sum(tf.mul(tf.div(sum, 9), w));
+      })(x) as tf.Tensor4D,
+  );
+}
+
 beforeAll(async () => {
   await initNodeBackend();
 });
 
 describe('medianFilter', () => {
-  transformContract(() => medianFilter(3));
+  transformContract(() => medianFilter(3), { bpdaGradient: boxGradient });
+
+  it('backpropagates through the mean of the window (BPDA), not the identity: an impulse spreads over 3x3', () => {
+    const x = tf.randomUniform([1, 5, 5, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const dy = tf.buffer([1, 5, 5, 1]);
+    dy.set(1, 0, 2, 2, 0);
+    const weights = dy.toTensor() as tf.Tensor4D;
+    const g = tf.grad((input: tf.Tensor) =>
+      tf.sum(tf.mul(medianFilter(3).apply(input as tf.Tensor4D, { bounds: [0, 1] }), weights)),
+    )(x);
+    const expected = new Array<number>(25).fill(0);
+    for (const r of [1, 2, 3]) for (const c of [1, 2, 3]) expected[r * 5 + c] = 1 / 9;
+    Array.from(g.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(expected[i], 6));
+    tf.dispose([x, weights, g]);
+  });
+
+  it('keeps its forward value exact under the BPDA wrapper (the median, not the mean)', () => {
+    const row = [1, 2, 9, 4, 5];
+    const x = tf.tensor4d([...row, ...row, ...row], [1, 3, 5, 1]);
+    let y: tf.Tensor | undefined;
+    const g = tf.grad((input: tf.Tensor) => {
+      const out = medianFilter(3).apply(input as tf.Tensor4D, { bounds: [0, 10] });
+      y = tf.keep(out);
+      return tf.sum(out);
+    })(x);
+    expect(Array.from(y!.dataSync()).slice(5, 10)).toEqual([2, 2, 4, 5, 4]);
+    tf.dispose([x, y!, g]);
+  });
 
   it('leaves a constant image as it is', () => {
     const x = tf.fill([1, 6, 7, 3], 0.25) as tf.Tensor4D;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { invalidArgument } from '../../errors.js';
+import { AdvkitError, invalidArgument } from '../../errors.js';
 import type { Rng } from '../../util/rng.js';
 
 /** What a transform is told at each call: the model's pixel bounds and, for random transforms, a seeded stream. */
@@ -45,6 +45,39 @@ export function bpdaIdentity(forward: (x: tf.Tensor4D) => tf.Tensor4D): (x: tf.T
     gradFunc: (dy) => [tf.clone(dy)],
   }));
   return (x) => op(x);
+}
+
+/**
+ * `forward(x)` on the way forward, the gradient of a differentiable `approximation` on the way back: BPDA with a
+ * general g (Athalye, Carlini & Wagner 2018, Section 4.1: "find a differentiable approximation g(x) such that
+ * g(x) ~ f(x)", and backpropagate through g while the forward pass computes f). It is for transforms that change
+ * the image too much for the identity to be a useful g: a median filter's output is the window's median, which a
+ * mean of the same window approximates, so g is that mean (a box filter), and a perturbation the attack builds
+ * from g's gradient is smooth enough to survive the median. The value is `forward(x)` exactly; `approximation`
+ * must keep x's shape, and its gradient, evaluated at x, is the backward pass (its forward output is computed
+ * only for the gradient tape, one extra pass of g).
+ */
+export function bpdaApproximation(
+  forward: (x: tf.Tensor4D) => tf.Tensor4D,
+  approximation: (x: tf.Tensor4D) => tf.Tensor4D,
+): (x: tf.Tensor4D) => tf.Tensor4D {
+  // g(x) enters as a second input: its gradient flows back to x through g's own ops on the tape, while the value
+  // is f(x) (x's own gradient through this op is zero). tfjs cannot run tf.grad inside a gradFunc.
+  const op = tf.customGrad<tf.Tensor4D>((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: forward(args[0] as tf.Tensor4D),
+    gradFunc: (dy) => [tf.zerosLike(dy), tf.clone(dy)],
+  }));
+  return (x) =>
+    tf.tidy(() => {
+      const g = approximation(x);
+      if (!tf.util.arraysEqual(g.shape, x.shape)) {
+        throw new AdvkitError(
+          'INTERNAL',
+          `A BPDA approximation must keep the input's shape [${x.shape.join(', ')}], got [${g.shape.join(', ')}].`,
+        );
+      }
+      return op(x, g);
+    });
 }
 
 /**

@@ -12,11 +12,21 @@ export function images(
   return tf.randomUniform([...shape], bounds[0], bounds[1], 'float32', seed) as tf.Tensor4D;
 }
 
+/** How a transform's BPDA backward pass is checked by the contract. */
+export interface ContractOptions {
+  /**
+   * For a transform that is not differentiable, the gradient of sum(g(x) * w) with respect to x for its BPDA
+   * approximation g, computed independently by the test; default: w itself (BPDA's identity).
+   */
+  bpdaGradient?: (x: tf.Tensor4D, w: tf.Tensor4D) => tf.Tensor4D;
+}
+
 /**
  * The contract every input transform keeps (tests only): same shape, inside the bounds, a gradient of the input's
- * shape that flows (the identity for BPDA transforms), determinism or seeded randomness as declared, no leaks.
+ * shape that flows (the identity for BPDA transforms unless `options.bpdaGradient` gives g's), determinism or
+ * seeded randomness as declared, no leaks.
  */
-export function transformContract(make: () => Transform): void {
+export function transformContract(make: () => Transform, options: ContractOptions = {}): void {
   const shapes: [number, number, number, number][] = [
     [2, 9, 10, 3],
     [1, 8, 8, 1],
@@ -56,7 +66,7 @@ export function transformContract(make: () => Transform): void {
     tf.dispose([x, a, b]);
   });
 
-  it('has a gradient of the input shape that flows (the identity when not differentiable: BPDA)', () => {
+  it("has a gradient of the input shape that flows (BPDA g's, the identity by default, when not differentiable)", () => {
     const t = make();
     const x = images([2, 9, 10, 3], [0, 1]);
     const w = images([2, 9, 10, 3], [-1, 1], 11);
@@ -67,9 +77,17 @@ export function transformContract(make: () => Transform): void {
     const values = Array.from(g.dataSync());
     expect(values.some((v) => v !== 0)).toBe(true);
     expect(values.every(Number.isFinite)).toBe(true);
-    if (!t.differentiable) {
+    if (!t.differentiable && options.bpdaGradient === undefined) {
       // BPDA's identity: d sum(f(x) * w) / dx = w.
       expect(Array.from(g.dataSync())).toEqual(Array.from(w.dataSync()));
+    } else if (!t.differentiable && options.bpdaGradient !== undefined) {
+      // BPDA with g: d sum(f(x) * w) / dx = d sum(g(x) * w) / dx.
+      const expected = options.bpdaGradient(x, w);
+      expect(expected.shape).toEqual(x.shape);
+      const e = expected.dataSync();
+      const maxDiff = Math.max(...Array.from(g.dataSync(), (v, i) => Math.abs(v - e[i])));
+      expect(maxDiff).toBeLessThan(1e-6);
+      expected.dispose();
     }
     tf.dispose([x, w, g]);
   });
