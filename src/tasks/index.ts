@@ -2,6 +2,7 @@
 export { attackTask, type AttackTaskResult } from './attack.js';
 export { certifyTask, type CertifyProgress, type CertifyResult } from './certify.js';
 export { compareTask, type CompareResult } from './compare.js';
+export { detectTask, type DetectProgress, type DetectResult } from './detect.js';
 export { evaluateTask, type EvaluateProgress, type EvaluateResult } from './evaluate.js';
 export { explainTask, type ExplainResult, type ExplainTaskProgress } from './explain.js';
 export { nonRobustFeaturesTask, type NonRobustFeaturesResult } from './non-robust-features.js';
@@ -14,6 +15,7 @@ export { visualizeTask, type VisualizeResult } from './visualize.js';
 import { attackTask } from './attack.js';
 import { certifyTask } from './certify.js';
 import { compareTask } from './compare.js';
+import { detectTask } from './detect.js';
 import { evaluateTask } from './evaluate.js';
 import { explainTask } from './explain.js';
 import { nonRobustFeaturesTask } from './non-robust-features.js';
@@ -38,4 +40,5 @@ export const TASKS = {
   'patch-gradcam': patchGradcamTask,
   'robust-saliency': robustSaliencyTask,
   certify: certifyTask,
+  detect: detectTask,
 } as const;

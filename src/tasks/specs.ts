@@ -5,6 +5,7 @@
 export { attackSchema } from './attack-spec.js';
 export { certifyTaskSchema } from './certify-spec.js';
 export { compareSchema } from './compare-spec.js';
+export { detectTaskSchema } from './detect-spec.js';
 export { evaluateSchema } from './evaluate-spec.js';
 export { explainSchema } from './explain-spec.js';
 export { patchSchema } from './patch-spec.js';
