@@ -37,6 +37,8 @@ export interface EvaluationReport {
   /** False when the sanity checks were skipped (advkit evaluate --no-sanity): `flags` is then empty unchecked. */
   sanity_checked: boolean;
   flags: SanityFlag[];
+  /** Set when the model was evaluated behind an input-transform defense: how, and the naive run beside it. */
+  defense?: DefenseRecord;
   /** Exact command line that reproduces the report (or the library call, when run from code). */
   command: string;
   started: string;
@@ -44,6 +46,37 @@ export interface EvaluationReport {
 }
 
 export type ThreatModel = 'Linf' | 'L2' | 'L1';
+
+/**
+ * How a defended model was evaluated (Athalye, Carlini & Wagner 2018, "Obfuscated Gradients Give a False Sense
+ * of Security"). `adaptive`: gradients through BPDA where a transform has none, and EOT over a random chain,
+ * the evaluation a defense must face; `naive`: plain backpropagation (a zero gradient through rounding and the
+ * like) and no EOT, which overstates robustness and is kept only to show by how much.
+ */
+export interface DefenseRecord {
+  /** The chain, as `advkit ... --defense` takes it ('jpeg:75,bits:4'). */
+  spec: string;
+  /** Every transform has its own gradient (no BPDA needed). */
+  differentiable: boolean;
+  /** Some transform draws at random at every call. */
+  random: boolean;
+  /** How the report's own numbers (robust, flags) were attacked. */
+  gradients: 'adaptive' | 'naive';
+  /** What the reader must know about that, in words. */
+  note: string;
+  /** The naive evaluation of the same points, when it ran beside the adaptive one. */
+  naive?: NaiveDefenseRun;
+}
+
+/** A naive (plain-gradient, no-EOT) evaluation beside the adaptive one, on the same points. */
+export interface NaiveDefenseRun {
+  suite: { name: string; attacks: SuiteAttackRecord[] };
+  clean_acc: number;
+  robust: { eps: number; autoattack_acc: number; by_attack: AttackStepRecord[] }[];
+  sanity_checked: boolean;
+  /** Its own sanity flags: masked gradients, a random model attacked without EOT. */
+  flags: SanityFlag[];
+}
 
 export interface SuiteAttackRecord {
   /** Name in the suite ('apgd-ce', 'apgd-t', 'fab-t', 'square'). */

@@ -36,6 +36,8 @@ export interface AttackSummary {
   params: Readonly<Record<string, unknown>>;
   goal: string;
   model: string;
+  /** The input-transform defense the model was behind, when there was one. */
+  defense?: string;
   backend: string;
   dataset: string;
   split: string;
@@ -86,7 +88,7 @@ export async function attackDataset(
   const sample = await loadModelSample(model, data);
   const { x } = sample;
   try {
-    const run = await runAttack(model, job.attack, {
+    const run = await runAttack(job.attacked, job.attack, {
       x,
       labels: sample.labels,
       goal: job.target.goal,
@@ -111,6 +113,7 @@ export async function attackDataset(
         params: run.params,
         goal: job.target.description,
         model: path.resolve(job.modelDir),
+        ...(job.defense !== undefined ? { defense: job.defense } : {}),
         backend: job.backend,
         dataset: sample.info.name,
         split: sample.info.split,
@@ -188,7 +191,7 @@ async function gallerySections(
   for (const [e, result] of run.results.entries()) {
     const advHead = tf.slice(adversarialOf(result), [0, 0, 0, 0], [shown, -1, -1, -1]);
     const advValues = (await advHead.data()) as Float32Array;
-    const after = await top1(classifier, advHead, job.batchSize);
+    const after = await top1(job.attacked, advHead, job.batchSize);
     advHead.dispose();
     const s = summary.results[e];
     sections.push({

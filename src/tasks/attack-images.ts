@@ -29,6 +29,8 @@ export interface ImagesResult {
   schemaVersion: 1;
   mode: 'images';
   model: string;
+  /** The input-transform defense the model was behind, when there was one. */
+  defense?: string;
   backend: string;
   attack: string;
   norm: string;
@@ -70,8 +72,8 @@ export async function attackImages(
   const { model } = job;
   const x = await loadImageInputs(model, files);
   try {
-    const clean = await top1(model, x, job.batchSize);
-    const run = await runAttack(model, job.attack, {
+    const clean = await top1(job.attacked, x, job.batchSize);
+    const run = await runAttack(job.attacked, job.attack, {
       x,
       labels: clean.map((t) => t.index),
       goal: job.target.goal,
@@ -85,7 +87,9 @@ export async function attackImages(
       onProgress: job.onProgress,
     });
     try {
-      const after = await Promise.all(run.results.map((r) => top1(model, adversarialOf(r), job.batchSize)));
+      const after = await Promise.all(
+        run.results.map((r) => top1(job.attacked, adversarialOf(r), job.batchSize)),
+      );
       const artifacts: Artifact[] = [];
       if (job.pictures) {
         const png = await renderAttackFigure(await figureRows(job, files, x, run, clean, after), {
@@ -152,6 +156,7 @@ function imagesResult(
     schemaVersion: 1,
     mode: 'images',
     model: job.modelDir,
+    ...(job.defense !== undefined ? { defense: job.defense } : {}),
     backend: job.backend,
     attack: job.attack.name,
     norm: job.norm,

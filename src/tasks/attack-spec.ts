@@ -1,6 +1,13 @@
 import Type from 'typebox';
 import { NORMS } from '../attacks/types.js';
-import { batchSizeField, epsField, imagesField, modelFields, sampleSourceFields } from './spec.js';
+import {
+  batchSizeField,
+  epsField,
+  imagesField,
+  defenseField,
+  modelFields,
+  sampleSourceFields,
+} from './spec.js';
 
 /** The attack `attack` runs when none is named, and the bundled model it attacks. */
 export const ATTACK_DEFAULTS = { attack: 'pgd', model: 'mnist-cnn' } as const;
@@ -15,6 +22,7 @@ export const attackSchema = Type.Object({
     Type.String({ description: 'model directory (default: the bundled mnist-cnn)', 'x-placeholder': 'dir' }),
   ),
   labels: modelFields.labels,
+  defense: defenseField,
   images: Type.Optional({
     ...imagesField.images,
     description: 'image file(s) to attack (PNG, JPEG, WebP, ...), resized to the model input',

@@ -3,6 +3,7 @@ import type { AttackProgress } from '../attacks/run-attack.js';
 import type { Attack, Norm } from '../attacks/types.js';
 import { invalidArgument } from '../errors.js';
 import type { Classifier } from '../models/classifier.js';
+import type { Model } from '../models/model.js';
 import { parseParams, type Schema } from '../util/schema.js';
 import { attackDataset, type AttackSummary } from './attack-dataset.js';
 import { attackImages, type ImagesResult } from './attack-images.js';
@@ -19,6 +20,10 @@ export type AttackTaskResult = ImagesResult | AttackSummary;
 /** Everything a mode needs, checked: the loaded model, the attack with its parameters, goal and budgets. */
 export interface AttackJob {
   model: Classifier;
+  /** What is attacked and scored: `model`, or `model` behind the spec's defense (BPDA through it, EOT if random). */
+  attacked: Model;
+  /** The defense's chain (`jpeg:75,bits:4`), when there is one. */
+  defense?: string;
   modelDir: string;
   backend: string;
   attack: Attack<Schema>;
@@ -67,7 +72,12 @@ export const attackTask: Task<typeof attackSchema, AttackTaskResult, AttackProgr
     const norm = chooseNorm(attack, spec.norm);
     const budgets = spec.eps === undefined ? undefined : parseBudgets(spec.eps);
     checkOptions(attack, spec, budgets);
-    const source = await openModel(spec.model, { defaultName: ATTACK_DEFAULTS.model, labels: spec.labels });
+    const source = await openModel(spec.model, {
+      defaultName: ATTACK_DEFAULTS.model,
+      labels: spec.labels,
+      defense: spec.defense,
+      defenseSeed: spec.seed ?? 0,
+    });
     let transfer: AttackJob['transfer'];
     try {
       if (budgets !== undefined) assertBudgetsFit(budgets, source.model.bounds, norm);
@@ -77,6 +87,8 @@ export const attackTask: Task<typeof attackSchema, AttackTaskResult, AttackProgr
       }
       const job: AttackJob = {
         model: source.model,
+        attacked: source.target,
+        ...(source.defense !== undefined ? { defense: source.defense.spec } : {}),
         modelDir: source.dir,
         backend: engineName(),
         attack,
@@ -97,6 +109,11 @@ export const attackTask: Task<typeof attackSchema, AttackTaskResult, AttackProgr
         spec.images !== undefined
           ? await attackImages(job, spec.images)
           : await attackDataset(job, { ...spec, data: spec.data });
+      if (source.defense?.random === true && spec.eot === 1) {
+        out.result.notes.push(
+          `the defense ${source.defense.spec} is random: an attack without EOT underestimates it (Athalye et al. 2018); give --eot 20`,
+        );
+      }
       for (const note of out.result.notes) ctx.onNote?.(note);
       return out;
     } finally {

@@ -1,7 +1,7 @@
 import Type from 'typebox';
 import { NORMS } from '../attacks/types.js';
 import { SUITE_ATTACKS, SUITE_NAMES } from '../evaluate/suites.js';
-import { batchSizeField, datasetFields, epsField, modelFields } from './spec.js';
+import { batchSizeField, datasetFields, epsField, defenseField, modelFields } from './spec.js';
 
 /** The bundled model `evaluate` asks about when no model is named: the adversarially trained MNIST CNN. */
 export const EVALUATE_DEFAULT_MODEL = 'mnist-cnn-robust';
@@ -18,6 +18,7 @@ export const evaluateSchema = Type.Object({
     }),
   ),
   labels: modelFields.labels,
+  defense: defenseField,
   ...datasetFields,
   n: Type.Integer({ minimum: 1, default: 100, description: 'points to evaluate (the first n of the split)' }),
   norm: Type.Enum([...NORMS], { default: 'linf', description: `threat model: ${NORMS.join(', ')}` }),
@@ -26,17 +27,24 @@ export const evaluateSchema = Type.Object({
     description:
       'budgets in input units, e.g. 0.1,0.2,0.3 or 8/255 (default for MNIST/CIFAR-10 models: three budgets)',
   }),
-  suite: Type.String({
-    default: 'standard',
-    description: `${SUITE_NAMES.join(', ')}, or a list of: ${SUITE_ATTACKS.join(', ')}`,
-    'x-placeholder': 'name',
-  }),
+  suite: Type.Optional(
+    Type.String({
+      description: `${SUITE_NAMES.join(', ')}, or a list of: ${SUITE_ATTACKS.join(', ')} (default: standard; rand behind a random defense)`,
+      'x-placeholder': 'name',
+    }),
+  ),
   eot: Type.Optional(
     Type.Integer({
       minimum: 1,
       description:
-        'average each gradient over this many passes (EOT) for a randomized model (default: 1; 20 with --suite rand)',
+        'average each gradient over this many passes (EOT) for a randomized model (default: 1; 20 with --suite rand or a random defense)',
       'x-placeholder': 'passes',
+    }),
+  ),
+  gradients: Type.Optional(
+    Type.Enum(['adaptive', 'naive', 'both'], {
+      description:
+        'with --defense: adaptive (BPDA through non-differentiable transforms, EOT over random ones; the default and the honest evaluation), naive (plain gradients, no EOT: masked, overstates robustness, flagged; for comparison only) or both',
     }),
   ),
   seed: Type.Integer({

@@ -4,7 +4,7 @@ import { METHODS } from '../explain/registry.js';
 import type { AttributionMethod } from '../explain/types.js';
 import type { Schema } from '../util/schema.js';
 import { flagFor } from './reproduce.js';
-import { imagesField, modelFields, sampleSourceFields, schemaKeyword } from './spec.js';
+import { imagesField, defenseField, modelFields, sampleSourceFields, schemaKeyword } from './spec.js';
 
 /** What explain does when the spec does not say. */
 export const EXPLAIN_DEFAULTS = {
@@ -48,6 +48,7 @@ const taskFields = {
     }),
   ),
   labels: modelFields.labels,
+  defense: defenseField,
   images: Type.Optional({
     ...imagesField.images,
     description: 'image file(s) to explain (PNG, JPEG, WebP, ...), resized to the model input',

@@ -16,7 +16,9 @@ import { randomizationTest } from '../explain/sanity/randomization.js';
 import { getMethod } from '../explain/registry.js';
 import { classIndex } from '../explain/targets.js';
 import type { AttributionMethod, InputDetails, MapKind } from '../explain/types.js';
+import { parseDefense } from '../defend/transforms/parse-defense.js';
 import type { Classifier } from '../models/classifier.js';
+import type { Model } from '../models/model.js';
 import type { Schema } from '../util/schema.js';
 import { adversarialOf, className, top1, type Top1 } from './attack-shared.js';
 import { assertBudgetsFit, parseBudgets, type Budget } from './budgets.js';
@@ -61,6 +63,8 @@ export interface ExplainedRow {
 export interface ExplainedModel {
   name: string;
   dir: string;
+  /** The input-transform defense in front of the model (`jpeg:75`), when there was one. */
+  defense?: string;
   /** Rows per pass used for this model. */
   batchSize: number;
   /** Per method: gradients and queries spent on all its rows, and the time. */
@@ -244,6 +248,23 @@ async function prepare(input: unknown, ctx: TaskContext<ExplainTaskProgress>): P
       option: 'layer',
     });
   }
+  if (spec.defense !== undefined && parseDefense(spec.defense).length > 0) {
+    const layered = methods.find((m) => m.access === 'activations');
+    if (layered !== undefined) {
+      throw invalidArgument(
+        `explain: ${layered.name} reads the model's layers, which behind a defense see the transformed image, ` +
+          "not the input; explain a defended model with gradient methods or occlusion, or drop 'defense'.",
+        { option: 'methods' },
+      );
+    }
+    if (spec.sanity) {
+      throw invalidArgument(
+        "explain: the randomization test ('sanity') randomizes a model's layers and does not run behind a " +
+          "defense; drop 'sanity' or 'defense'.",
+        { option: 'sanity' },
+      );
+    }
+  }
   const attack = attackPlan(spec);
   const refs = listOf(spec.model, 'model');
   if (refs.length === 0) {
@@ -294,8 +315,15 @@ async function explainModel(
 ): Promise<ModelPart> {
   const { spec, seed } = job;
   const name = job.names[m];
-  const source = await openModel(job.refs[m], { defaultName: job.refs[m], labels: spec.labels });
+  const source = await openModel(job.refs[m], {
+    defaultName: job.refs[m],
+    labels: spec.labels,
+    defense: spec.defense,
+    defenseSeed: seed,
+  });
   const model = source.model;
+  // What is classified, attacked and explained: the model, or the model behind the defense.
+  const seen = source.target;
   const owned: tf.Tensor[] = [];
   try {
     if (job.attack?.budget !== undefined) {
@@ -325,8 +353,15 @@ async function explainModel(
       rows: n * variants.length,
     });
     const batchSize = spec.batchSize ?? defaultExplainBatch(model.inputShape);
-    const clean = await top1(model, x, batchSize);
-    const explained: ExplainedModel = { name, dir: source.dir, batchSize, cost: {}, rows: [] };
+    const clean = await top1(seen, x, batchSize);
+    const explained: ExplainedModel = {
+      name,
+      dir: source.dir,
+      ...(source.defense !== undefined ? { defense: source.defense.spec } : {}),
+      batchSize,
+      cost: {},
+      rows: [],
+    };
     const stacked: tf.Tensor4D[] = [x];
     const predictions: Top1[][] = [clean];
     const extra: Partial<ExplainedRow>[][] = [clean.map(() => ({}))];
@@ -335,7 +370,7 @@ async function explainModel(
     if (job.attack !== undefined) {
       const plan = job.attack;
       const t0 = Date.now();
-      const run = await runAttack(model, plan.attack, {
+      const run = await runAttack(seen, plan.attack, {
         x,
         labels: reference,
         eps: plan.budget?.value,
@@ -351,7 +386,7 @@ async function explainModel(
       const adv = adversarialOf(result);
       owned.push(adv);
       stacked.push(adv);
-      predictions.push(await top1(model, adv, batchSize));
+      predictions.push(await top1(seen, adv, batchSize));
       extra.push(
         Array.from({ length: n }, (_, i) => ({
           fooled: result.success[i] === 1,
@@ -369,7 +404,7 @@ async function explainModel(
       const patched = await pastePatchOn(model, x, { ...job.patch, size: spec.patchSize, seed });
       owned.push(patched.x);
       stacked.push(patched.x);
-      const after = await top1(model, patched.x, batchSize);
+      const after = await top1(seen, patched.x, batchSize);
       predictions.push(after);
       extra.push(after.map((t, i) => ({ fooled: t.index !== reference[i] })));
       patch = { file: path.resolve(job.patch.file), side: patched.side, shape: patched.shape };
@@ -388,7 +423,7 @@ async function explainModel(
     const settings = new Map<string, Record<string, unknown>>();
     for (const method of job.methods) {
       const out = await runMethod({
-        model,
+        model: seen,
         method,
         x: all,
         n,
@@ -685,7 +720,7 @@ function withModelName(err: unknown, name: string | undefined): unknown {
 }
 
 interface MethodJob {
-  model: Classifier;
+  model: Model;
   method: AttributionMethod<Schema>;
   /** Every row: the n clean inputs, then each other variant's n rows. */
   x: tf.Tensor4D;

@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import { imagesField, modelFields, sampleSourceFields } from './spec.js';
+import { imagesField, defenseField, modelFields, sampleSourceFields } from './spec.js';
 
 export const PREDICT_DEFAULT_MODEL = 'mnist-cnn';
 
@@ -9,6 +9,7 @@ export const predictSchema = Type.Object({
     Type.String({ description: 'model directory (default: the bundled mnist-cnn)', 'x-placeholder': 'dir' }),
   ),
   labels: modelFields.labels,
+  defense: defenseField,
   images: Type.Optional({
     ...imagesField.images,
     description: 'image file(s) to classify (PNG, JPEG, WebP, ...)',

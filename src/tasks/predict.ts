@@ -18,6 +18,8 @@ export interface Prediction {
 export interface PredictResult extends TaskResult {
   task: 'predict';
   model: string;
+  /** The input-transform defense the model was behind (`jpeg:75,bits:4`), when there was one. */
+  defense?: string;
   backend: string;
   predictions: Prediction[];
   /** Top-1 accuracy over the labelled samples; undefined for image files. */
@@ -36,19 +38,23 @@ export const predictTask: Task<typeof predictSchema, PredictResult> = {
     }
     const spec = parseSpec(predictSchema, input, 'predict');
     if (spec.images && spec.data) throw invalidArgument('Give either --image or --data, not both.');
-    const source = await openModel(spec.model, { defaultName: PREDICT_DEFAULT_MODEL, labels: spec.labels });
+    const source = await openModel(spec.model, {
+      defaultName: PREDICT_DEFAULT_MODEL,
+      labels: spec.labels,
+      defense: spec.defense,
+    });
     const model = source.model;
     try {
       const notes: string[] = [];
       let predictions: Prediction[];
       if (spec.images !== undefined) {
         const x = await loadImageInputs(model, spec.images);
-        const tops = await topK(model, x, spec.top).finally(() => x.dispose());
+        const tops = await topK(source.target, x, spec.top).finally(() => x.dispose());
         predictions = tops.map((top, i) => ({ source: spec.images?.[i] ?? '', top }));
       } else {
         const sample = await loadModelSample(model, spec);
         notes.push(...sample.info.notes);
-        const tops = await topK(model, sample.x, spec.top).finally(() => sample.x.dispose());
+        const tops = await topK(source.target, sample.x, spec.top).finally(() => sample.x.dispose());
         predictions = tops.map((top, i) => ({
           source: sample.sources[i],
           label: model.classNames[sample.labels[i]] ?? String(sample.labels[i]),
@@ -66,6 +72,7 @@ export const predictTask: Task<typeof predictSchema, PredictResult> = {
           task: 'predict',
           schemaVersion: 1,
           model: source.dir,
+          ...(source.defense !== undefined ? { defense: source.defense.spec } : {}),
           backend: engineName(),
           predictions,
           accuracy,

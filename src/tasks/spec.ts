@@ -1,5 +1,6 @@
 import Type, { type Static, type TObject, type TSchema } from 'typebox';
 import Value from 'typebox/value';
+import { DEFENSE_TRANSFORMS } from '../defend/transforms/parse-defense.js';
 import { invalidArgument } from '../errors.js';
 import { checkValue, type Field } from '../util/schema.js';
 
@@ -19,6 +20,17 @@ export const modelFields = {
     }),
   ),
 };
+
+/**
+ * An input-transform defense in front of the model (`jpeg:75,bits:4`), for every task that predicts with or
+ * attacks a model: the defended model is what it classifies, attacks (through BPDA and EOT) and explains.
+ */
+export const defenseField = Type.Optional(
+  Type.String({
+    description: `input-transform defense in front of the model, a chain such as jpeg:75,bits:4 (${DEFENSE_TRANSFORMS.map((t) => t.name).join(', ')}; none)`,
+    'x-placeholder': 'chain',
+  }),
+);
 
 export const datasetFields = {
   data: Type.Optional(

@@ -28,7 +28,7 @@ export function imagesText(r: ImagesResult, out: string | null): string {
   const name = (t: Shown): string => `${t.label} ${percent(t.confidence)}`;
   const norm = r.norm as Norm;
   const lines = [
-    `model: ${r.model} (backend: ${r.backend})`,
+    `model: ${r.model}${r.defense !== undefined ? ` behind the defense ${r.defense}` : ''} (backend: ${r.backend})`,
     `attack: ${r.attack} (${r.norm}), ${r.goal}; ${flagLine(r.params)}`,
   ];
   for (const image of r.images) {
@@ -71,7 +71,7 @@ export function datasetText(s: AttackSummary, modelDir: string, written: readonl
   const data = s.datasetSample === undefined ? '' : ` [bundled sample: ${s.datasetSample}]`;
   return (
     [
-      `model: ${modelDir} (backend: ${s.backend})`,
+      `model: ${modelDir}${s.defense !== undefined ? ` behind the defense ${s.defense}` : ''} (backend: ${s.backend})`,
       `attack: ${s.attack} (${s.norm}), ${s.goal}; ${flagLine(s.params)}`,
       `data: ${s.dataset}/${s.split}, ${s.n} images (${s.sample})${data}; clean accuracy ${percent(s.cleanAccuracy)}`,
       summaryTable(s.results, s.norm as Norm).trimEnd(),

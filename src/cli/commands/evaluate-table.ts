@@ -21,12 +21,13 @@ export function evaluationTable(report: EvaluationReport, epsTexts: readonly str
   const line = (cells: readonly string[]): string =>
     cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
   const out = [
-    `${report.model.name} on ${report.dataset.name} ${report.dataset.split} (n=${report.dataset.n}), ` +
+    `${report.model.name}${report.defense === undefined ? '' : ` behind ${report.defense.spec}`} on ${report.dataset.name} ${report.dataset.split} (n=${report.dataset.n}), ` +
       `${report.threat_model}, suite ${report.suite.name}` +
       (report.dataset.sample === undefined ? '' : ` [bundled sample: ${report.dataset.sample}]`),
     line(header),
     ...rows.map(line),
   ];
+  if (report.defense !== undefined) out.push(...defenseLines(report, label));
   const warnings = report.flags.filter((f) => f.severity === 'warning');
   out.push(
     !report.sanity_checked
@@ -37,4 +38,22 @@ export function evaluationTable(report: EvaluationReport, epsTexts: readonly str
   );
   for (const f of report.flags) out.push(`  [${f.severity}] ${f.title}: ${f.detail} ${f.advice}`);
   return out.join('\n') + '\n';
+}
+
+/** The defense's lines: how the numbers above were attacked, and the naive run beside them when it ran. */
+function defenseLines(report: EvaluationReport, label: (eps: number) => string): string[] {
+  const defense = report.defense;
+  if (defense === undefined) return [];
+  const lines = [`defense ${defense.spec}: ${defense.note}`];
+  const naive = defense.naive;
+  if (naive !== undefined) {
+    lines.push(
+      `naive evaluation (plain gradients, no EOT; suite ${naive.suite.name}) on the same points: ` +
+        naive.robust.map((r) => `eps ${label(r.eps)} ${pct(r.autoattack_acc)}`).join(', ') +
+        ` against ${report.robust.map((r) => pct(r.autoattack_acc)).join(', ')} adaptive`,
+    );
+    const warnings = naive.flags.filter((f) => f.severity === 'warning');
+    for (const f of warnings) lines.push(`  [naive run: ${f.severity}] ${f.title}: ${f.detail}`);
+  }
+  return lines;
 }

@@ -43,7 +43,10 @@ export function registerEvaluateCommand(program: Command, io: CliIo): void {
       const spec = taskInput(evaluateSchema, specFromFlags(flags, cmd.opts()));
       assertWritableDir(opts.out, '--out');
       await initNodeBackend({ backend: opts.backend });
-      if (!opts.resume) rmSync(evaluationStatePath(opts.out), { force: true });
+      if (!opts.resume) {
+        rmSync(evaluationStatePath(opts.out), { force: true });
+        rmSync(evaluationStatePath(opts.out, 'naive'), { force: true });
+      }
       const bars = new StepProgress(io);
       const { result, artifacts } = await withInterrupt((signal) =>
         evaluateTask
@@ -90,13 +93,13 @@ class StepProgress {
       this.line?.update(Math.round(100 * p.fraction), { check: p.check });
       return;
     }
-    const step = `${p.epsIndex}/${p.attackIndex}`;
+    const step = `${p.run ?? ''}/${p.epsIndex}/${p.attackIndex}`;
     const fields = { robust: (100 * p.robustAccuracy).toFixed(1), note: p.resumed ? ' (resumed)' : '' };
     if (step !== this.step) {
       this.stop();
       this.step = step;
       this.line = createProgressLine(
-        `eps ${p.epsText} ${p.attack.padEnd(8)} [{bar}] {value}/{total} points | robust {robust}%{note}`,
+        `${p.run === undefined ? '' : `${p.run} `}eps ${p.epsText} ${p.attack.padEnd(8)} [{bar}] {value}/{total} points | robust {robust}%{note}`,
         this.io.stderr,
       );
       this.line.start(Math.max(1, p.total), fields);

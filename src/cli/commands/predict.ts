@@ -30,7 +30,9 @@ export function registerPredictCommand(program: Command, io: CliIo): void {
 }
 
 function formatPredictions(r: PredictResult, backend: string): string {
-  const lines = [`model: ${r.model} (backend: ${backend})`];
+  const lines = [
+    `model: ${r.model}${r.defense !== undefined ? ` behind the defense ${r.defense}` : ''} (backend: ${backend})`,
+  ];
   for (const p of r.predictions) {
     const tops = p.top.map((t) => `${t.label} ${(100 * t.confidence).toFixed(1)}%`).join(', ');
     const truth =

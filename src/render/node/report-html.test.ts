@@ -20,6 +20,32 @@ const square: SanityFlag = {
 };
 
 describe('renderReportHtml', () => {
+  it('shows the defense, how it was attacked, and the naive run beside the adaptive one with its flags', async () => {
+    const report = sampleReport({ eps: [8 / 255] });
+    report.defense = {
+      spec: 'jpeg:75',
+      differentiable: false,
+      random: false,
+      gradients: 'adaptive',
+      note: 'Adaptive evaluation (Athalye, Carlini & Wagner 2018): BPDA through jpeg:75.',
+      naive: {
+        suite: { name: 'apgd-ce,apgd-t', attacks: [] },
+        clean_acc: report.clean_acc,
+        robust: [{ eps: 8 / 255, autoattack_acc: 0.7321, by_attack: [] }],
+        sanity_checked: true,
+        flags: [masked],
+      },
+    };
+    const html = await renderReportHtml(report, []);
+    expect(html).toContain('<h2>Defense</h2>');
+    expect(html).toContain(
+      'Defense <code>jpeg:75</code> (not differentiable, deterministic). Adaptive evaluation',
+    );
+    expect(html).toContain('73.21%');
+    expect(html).toContain('naive run: Gradients are zero for many points');
+    expect(await renderReportHtml(sampleReport({ eps: [8 / 255] }), [])).not.toContain('<h2>Defense</h2>');
+  });
+
   it('holds the numbers, the per-attack tables, the environment and the command', async () => {
     const report = sampleReport({ eps: [2 / 255, 8 / 255] });
     const html = await renderReportHtml(report, sampleGallery(report));

@@ -41,6 +41,7 @@ export async function renderReportHtml(
     '<main>',
     headerHtml(report, title),
     flagsHtml(report),
+    defenseHtml(report),
     section('Accuracy against the budget', [
       `<div class="chart">${inlineSvg(curve)}</div>`,
       '<p class="note">Robust accuracy is the worst case per example over the suite (AutoAttack protocol, ' +
@@ -146,6 +147,48 @@ function flagsHtml(report: EvaluationReport): string {
         `<div class="id">${escapeHtml(f.id)}</div></div>`,
     ),
   ]);
+}
+
+/**
+ * The defense in front of the model: how the numbers were attacked through it, and, when the naive run was
+ * asked for too, its accuracy beside the adaptive one with its own flags (Athalye et al. 2018's comparison).
+ */
+function defenseHtml(report: EvaluationReport): string {
+  const defense = report.defense;
+  if (defense === undefined) return '';
+  const kind = defense.gradients === 'adaptive' ? 'ok' : 'warning';
+  const body = [
+    `<div class="banner ${kind}">Defense <code>${escapeHtml(defense.spec)}</code> ` +
+      `(${defense.differentiable ? 'differentiable' : 'not differentiable'}, ` +
+      `${defense.random ? 'random' : 'deterministic'}). ${escapeHtml(defense.note)}</div>`,
+  ];
+  const naive = defense.naive;
+  if (naive !== undefined) {
+    const rows = report.robust.map((r) => {
+      const n = naive.robust.find((v) => v.eps === r.eps);
+      return (
+        `<tr>${cell(epsName(report, r.eps))}${num(n === undefined ? '' : formatPercent(n.autoattack_acc))}` +
+        `${num(formatPercent(r.autoattack_acc))}</tr>`
+      );
+    });
+    body.push(
+      `<p class="note">The naive evaluation (plain gradients, no EOT; suite ${escapeHtml(naive.suite.name)}) ` +
+        'ran on the same points. Its accuracy is what an evaluation that ignores the defense would report; ' +
+        'the adaptive one is the defense&#39;s robustness.</p>',
+      '<table>',
+      head(['budget', 'naive robust accuracy', 'adaptive robust accuracy'], 2),
+      ...rows,
+      '</table>',
+      ...naive.flags.map(
+        (f) =>
+          `<div class="flag ${f.severity === 'warning' ? 'warning' : 'info'}">` +
+          `<h3><span class="severity">${escapeHtml(f.severity)}</span>naive run: ${escapeHtml(f.title)}</h3>` +
+          `<p>${escapeHtml(f.detail)}</p><p><b>What to do:</b> ${escapeHtml(f.advice)}</p>` +
+          `<div class="id">${escapeHtml(f.id)}</div></div>`,
+      ),
+    );
+  }
+  return section('Defense', body);
 }
 
 const cell = (text: string): string => `<td>${escapeHtml(text)}</td>`;
