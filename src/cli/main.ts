@@ -12,6 +12,7 @@ import { registerExperimentCommand } from './commands/experiment.js';
 import { registerVisualizeCommand } from './commands/visualize.js';
 import { registerExplainCommand } from './commands/explain.js';
 import { registerCertifyCommand } from './commands/certify.js';
+import { registerDetectCommand } from './commands/detect.js';
 import { ADVKIT_VERSION } from '../version.js';
 
 export interface CliIo {
@@ -41,6 +42,7 @@ export function buildProgram(io: CliIo): Command {
   registerVisualizeCommand(program, io);
   registerExplainCommand(program, io);
   registerCertifyCommand(program, io);
+  registerDetectCommand(program, io);
   registerInfoCommand(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
