@@ -18,6 +18,12 @@ export {
   type SmoothingProgress,
 } from './randomized-smoothing.js';
 export {
+  attackWithinRadius,
+  GaussianNoiseModel,
+  type RadiusCheckOptions,
+  type RadiusCheckPoint,
+} from './radius-check.js';
+export {
   binomialTestPValue,
   clopperPearsonLower,
   inverseRegularizedIncompleteBeta,

@@ -31,6 +31,13 @@ export const certifyTaskSchema = Type.Object({
   alpha: smoothingSchema.alpha,
   batchSize: smoothingSchema.batchSize,
   seed: smoothingSchema.seed,
+  attackCheck: Type.Integer({
+    minimum: 0,
+    default: 0,
+    description:
+      'after certifying, attack up to this many certified images inside their radius (L2 PGD-40 with EOT-16 over the noise, on the base model) and check that the smoothed class never changes',
+    'x-placeholder': 'images',
+  }),
   radii: Type.Optional(
     Type.Union([Type.String(), Type.Array(Type.Number({ minimum: 0 }))], {
       description: `L2 radii at which certified accuracy is reported, in pixel units (default: ${CERTIFY_DEFAULT_RADII.join(',')})`,

@@ -70,12 +70,35 @@ describe('certify task', () => {
     expect(artifacts.map((a) => [a.name, a.mediaType])).toEqual([
       ['certify.json', 'application/json'],
       ['certify.svg', 'image/svg+xml'],
+      ['report.html', 'text/html'],
     ]);
     expect(JSON.parse(new TextDecoder().decode(artifacts[0].bytes))).toEqual(
       JSON.parse(JSON.stringify(result)),
     );
     expect(new TextDecoder().decode(artifacts[1].bytes)).toContain('certified accuracy');
+    const html = new TextDecoder().decode(artifacts[2].bytes);
+    expect(html).toContain('<title>Certified robustness of mnist-cnn on mnist</title>');
+    expect(html).toContain('mnist/test#2');
+    expect(html).not.toMatch(/<script|https?:/);
+    expect(result.radiusCheck).toBeUndefined();
   });
+
+  it('attacks certified images inside their radius and never changes the smoothed class (attackCheck)', async () => {
+    const before = tf.memory().numTensors;
+    const { result, artifacts } = await certifyTask.run({ ...tiny, n: 2, samples: 1000, attackCheck: 2 });
+    expect(tf.memory().numTensors).toBe(before);
+    const check = result.radiusCheck;
+    expect(check).toMatchObject({
+      attacked: 2,
+      changed: 0,
+      attack: { name: 'pgd', norm: 'l2', steps: 40, eot: 16 },
+    });
+    for (const p of check?.points ?? []) {
+      expect(p.distance).toBeLessThanOrEqual(p.radius * (1 + 1e-5));
+      expect(p.source).toBe(result.points[p.index].source);
+    }
+    expect(new TextDecoder().decode(artifacts[2].bytes)).toContain('the smoothed class changed on 0');
+  }, 120_000);
 
   it('a stopped run continued from its state gives what an uninterrupted run gives; other settings are refused', async () => {
     const whole = await certifyTask.run(tiny, { stateDir: scratchDir() });

@@ -3,11 +3,14 @@ import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { engineName } from '../backend/backend.js';
 import { writeAtomically } from '../data/node/atomic-write.js';
+import { attackWithinRadius, type RadiusCheckPoint } from '../defend/radius-check.js';
 import { ABSTAIN, certifiedAccuracy, certify } from '../defend/randomized-smoothing.js';
 import { normalInverseCdf } from '../defend/statistics.js';
 import { AdvkitError, invalidArgument } from '../errors.js';
 import { modelSha256 } from '../evaluate/fingerprint.js';
+import type { Model } from '../models/model.js';
 import { certifiedAccuracySvg } from '../render/node/certify-chart.js';
+import { certifyReportHtml } from '../render/node/certify-html.js';
 import { writeFileSynced } from '../util/node/write-file-synced.js';
 import { CERTIFY_DEFAULT_RADII, certifyTaskSchema, type CertifySpec } from './certify-spec.js';
 import { loadModelSample, type DataInfo } from './model-data.js';
@@ -77,6 +80,8 @@ export interface CertifyResult extends TaskResult {
     explanation: string;
   };
   points: CertifiedPoint[];
+  /** With attackCheck: the certified images attacked inside their radius, and whether any certificate broke. */
+  radiusCheck?: RadiusCheckSummary;
   backend: string;
   /** Images read back from the state directory rather than certified by this call. */
   resumed: number;
@@ -84,6 +89,19 @@ export interface CertifyResult extends TaskResult {
   seconds: number;
   command?: string;
   notes: string[];
+}
+
+/** The empirical check of the certificates (defend/radius-check.ts). */
+export interface RadiusCheckSummary {
+  /** Certified images attacked. */
+  attacked: number;
+  /** Of them, those where PREDICT named another class inside the radius: certificates broken (must be 0). */
+  changed: number;
+  /** Those where PREDICT abstained at the adversarial point (allowed: the certificate is about the class). */
+  abstained: number;
+  attack: { name: 'pgd'; norm: 'l2'; steps: number; eot: number; predictSamples: number; alpha: number };
+  points: (RadiusCheckPoint & { source: string })[];
+  seconds: number;
 }
 
 export type CertifyProgress =
@@ -96,6 +114,7 @@ export type CertifyProgress =
       backend: string;
     }
   | { stage: 'sampling'; point: number; points: number; done: number; total: number }
+  | { stage: 'attack-check'; done: number; total: number }
   | {
       stage: 'point';
       point: number;
@@ -273,6 +292,8 @@ export const certifyTask: CertifyTask = {
         await save();
       }
       const accuracy = certifiedAccuracy(points, sample.labels, radii);
+      const radiusCheck =
+        spec.attackCheck > 0 ? await checkRadii(model, x, points, spec, sigma, ctx) : undefined;
       const result: CertifyResult = {
         task: 'certify',
         schemaVersion: 1,
@@ -291,6 +312,7 @@ export const certifyTask: CertifyTask = {
         secondsPerImage: points.reduce((t, p) => t + p.seconds, 0) / points.length,
         sampleLimit: sampleLimit(sigma, spec.samples, spec.alpha),
         points,
+        ...(radiusCheck !== undefined ? { radiusCheck } : {}),
         backend,
         resumed,
         seconds: (performance.now() - started) / 1000,
@@ -309,6 +331,11 @@ export const certifyTask: CertifyTask = {
         artifacts: [
           jsonArtifact('certify.json', result),
           { name: 'certify.svg', mediaType: 'image/svg+xml', bytes: new TextEncoder().encode(svg) },
+          {
+            name: 'report.html',
+            mediaType: 'text/html',
+            bytes: new TextEncoder().encode(certifyReportHtml(result, svg)),
+          },
         ],
       };
     } finally {
@@ -317,6 +344,60 @@ export const certifyTask: CertifyTask = {
     }
   },
 };
+
+/** Certificate check settings: Madry et al.'s PGD with enough steps to cross the ball, EOT over the noise. */
+const CHECK_STEPS = 40;
+const CHECK_EOT = 16;
+const CHECK_PREDICT_SAMPLES = 1000;
+
+/** The first `spec.attackCheck` certified images (class and radius > 0), attacked inside their radius. */
+async function checkRadii(
+  model: Model,
+  x: tf.Tensor4D,
+  points: readonly CertifiedPoint[],
+  spec: CertifySpec & { attackCheck: number },
+  sigma: number,
+  ctx: CertifyContext,
+): Promise<RadiusCheckSummary> {
+  const t0 = performance.now();
+  const chosen = points.filter((p) => p.prediction !== ABSTAIN && p.radius > 0).slice(0, spec.attackCheck);
+  const rows = tf.tidy(() =>
+    tf.gather(
+      x,
+      chosen.map((p) => p.index),
+    ),
+  );
+  try {
+    const checked = await attackWithinRadius(model, rows, chosen, {
+      sigma,
+      steps: CHECK_STEPS,
+      eot: CHECK_EOT,
+      samples: CHECK_PREDICT_SAMPLES,
+      alpha: spec.alpha,
+      batchSize: spec.batchSize,
+      seed: spec.seed,
+      signal: ctx.signal,
+      onProgress: (p) => ctx.onProgress?.({ stage: 'attack-check', ...p }),
+    });
+    return {
+      attacked: checked.length,
+      changed: checked.filter((c) => c.changed).length,
+      abstained: checked.filter((c) => c.after === ABSTAIN).length,
+      attack: {
+        name: 'pgd',
+        norm: 'l2',
+        steps: CHECK_STEPS,
+        eot: CHECK_EOT,
+        predictSamples: CHECK_PREDICT_SAMPLES,
+        alpha: spec.alpha,
+      },
+      points: checked.map((c) => ({ ...c, index: chosen[c.index].index, source: chosen[c.index].source })),
+      seconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    rows.dispose();
+  }
+}
 
 /** The checks the schema cannot make: what is required, samples against n0, and the radii. */
 function checkSpec(spec: CertifySpec): { sigma: number; modelRef: string; radii: number[] } {

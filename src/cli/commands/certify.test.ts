@@ -32,7 +32,7 @@ describe('advkit certify', () => {
     expect(again.stdout).toContain('2 read back from the state');
     expect(again.stdout).toContain('no radius exceeds sigma * Phi^-1(alpha^(1/N))');
     expect(again.stdout).toContain(
-      `wrote ${path.join(out, 'certify.json')}, ${path.join(out, 'certify.svg')}`,
+      `wrote ${path.join(out, 'certify.json')}, ${path.join(out, 'certify.svg')}, ${path.join(out, 'report.html')}`,
     );
 
     const other = await runCli('certify', ...tiny, '--seed', '1', '--out', out);

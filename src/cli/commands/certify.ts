@@ -29,12 +29,12 @@ export function registerCertifyCommand(program: Command, io: CliIo): void {
       'Certified L2 robustness by randomized smoothing (Cohen et al. 2019): for each of the first --n images, the ' +
         'class the model gives most often under Gaussian noise of std --sigma (or an abstention) and the L2 radius ' +
         'within which that is certified with probability 1 - --alpha; then the certified accuracy at each of ' +
-        '--radii. Writes certify.json (per image and per radius) and certify.svg (the curve). Slow: --n0 + ' +
+        '--radii. Writes certify.json (per image and per radius), certify.svg (the curve) and report.html. Slow: --n0 + ' +
         '--samples forward passes per image; a stopped run continues when the same command is run again.',
     );
   const flags = addSpecOptions(cmd, certifyTaskSchema);
   cmd
-    .option('--out <dir>', 'where to write certify.json and certify.svg', DEFAULT_OUT)
+    .option('--out <dir>', 'where to write certify.json, certify.svg and report.html', DEFAULT_OUT)
     .option('--state-dir <dir>', 'where the certificates so far are kept (default: <out>/state)')
     .option('--restart', 'discard the state of a run with other settings found in the state directory')
     .option('--backend <name>', 'compute backend: native, wasm, cpu (default: best available)')
@@ -101,6 +101,10 @@ function reporter(progress: ProgressLine, io: CliIo): (p: CertifyProgress) => vo
       });
       return;
     }
+    if (p.stage === 'attack-check') {
+      if (p.done === 1) io.stderr(`attacking ${p.total} certified images inside their radius\n`);
+      return;
+    }
     done++;
     if (p.correct) correct++;
     progress.update((p.point + 1 - first) * perImage, {
@@ -123,6 +127,13 @@ function summary(r: CertifyResult, written: readonly string[]): string {
     `abstained on ${r.abstained} of ${r.points.length}; ${r.secondsPerImage.toFixed(2)} s per image` +
       (r.resumed > 0 ? `; ${r.resumed} read back from the state` : ''),
     r.sampleLimit.explanation,
+    ...(r.radiusCheck === undefined
+      ? []
+      : [
+          `attacked inside the certificates: ${r.radiusCheck.attacked} images, smoothed class changed on ` +
+            `${r.radiusCheck.changed} (never expected), PREDICT abstained on ${r.radiusCheck.abstained} ` +
+            `(L2 PGD-${r.radiusCheck.attack.steps}, EOT-${r.radiusCheck.attack.eot})`,
+        ]),
     `${r.seconds.toFixed(0)} s; wrote ${written.join(', ')}`,
   ];
   return lines.join('\n') + '\n';
