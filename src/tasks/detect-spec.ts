@@ -89,6 +89,12 @@ export const detectTaskSchema = Type.Object({
     default: 100,
     description: 'adaptive attack: PGD steps on the joint classifier+detector objective',
   }),
+  adaptiveWeight: field.number({
+    min: 0,
+    exclusiveMin: true,
+    description:
+      "adaptive attack: weight of the detector's score above its threshold against the classifier's logit margin (default: 2 for feature squeezing's L1 distance, 1 for the binary detectors' logit margin)",
+  }),
   batchSize: batchSizeField,
   seed: Type.Integer({
     minimum: 0,

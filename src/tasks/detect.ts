@@ -87,6 +87,7 @@ export interface DetectKey {
   layer: string;
   cwSteps: number;
   adaptiveSteps: number;
+  adaptiveWeight: number | null;
   seed: number;
 }
 
@@ -105,6 +106,8 @@ export interface DetectResult extends TaskResult {
     squeezers: string;
     cwSteps: number;
     adaptiveSteps: number;
+    /** The detector term's weight in the adaptive attack, per detector. */
+    adaptiveWeights: Partial<Record<DetectorName, number>>;
     seed: number;
   };
   cleanAccuracy: number;
@@ -153,8 +156,13 @@ const ADAPTIVE_WEIGHT: Readonly<Record<DetectorName, number>> = {
 };
 /** The PGD examples the binary detectors learn from (Madry et al.'s attack, fewer steps: it is training data). */
 const TRAIN_PGD_STEPS = 20;
-/** C&W's binary search rounds over c (the reference uses 9; fewer keep a table run in minutes). */
-const CW_SEARCH_STEPS = 4;
+/**
+ * C&W with a budget that keeps a table run in minutes: 5 rounds of the search over c from c = 0.1 (the reference
+ * uses 9 rounds of 10,000 steps from 1e-3, Adam at 0.01), Adam at 0.05, `cwSteps` steps per round.
+ */
+const CW_SEARCH_STEPS = 5;
+const CW_INITIAL_CONST = 0.1;
+const CW_STEP_SIZE = 0.05;
 
 const STATE_FILE = 'detect-state.json';
 const STATE_FORMAT = 'advkit-detect-state/1';
@@ -223,6 +231,7 @@ export const detectTask: DetectTask = {
         layer: spec.layer ?? '',
         cwSteps: spec.cwSteps,
         adaptiveSteps: spec.adaptiveSteps,
+        adaptiveWeight: spec.adaptiveWeight ?? null,
         seed: spec.seed,
       };
       const stateFile =
@@ -290,7 +299,15 @@ export const detectTask: DetectTask = {
           x: test.x,
           labels: test.labels,
           ...(a === 'cw'
-            ? { norm: 'l2' as const, params: { steps: spec.cwSteps, binarySearchSteps: CW_SEARCH_STEPS } }
+            ? {
+                norm: 'l2' as const,
+                params: {
+                  steps: spec.cwSteps,
+                  binarySearchSteps: CW_SEARCH_STEPS,
+                  initialConst: CW_INITIAL_CONST,
+                  stepSize: CW_STEP_SIZE,
+                },
+              }
             : { eps: budget.value }),
           batchSize,
           seed: spec.seed,
@@ -381,7 +398,7 @@ export const detectTask: DetectTask = {
                       labels: test.labels,
                       threshold,
                       eps: budget.value,
-                      weight: ADAPTIVE_WEIGHT[name],
+                      weight: spec.adaptiveWeight ?? ADAPTIVE_WEIGHT[name],
                       params: { steps: spec.adaptiveSteps },
                       batchSize,
                       seed: spec.seed,
@@ -433,6 +450,9 @@ export const detectTask: DetectTask = {
           squeezers: squeezerSpec,
           cwSteps: spec.cwSteps,
           adaptiveSteps: spec.adaptiveSteps,
+          adaptiveWeights: Object.fromEntries(
+            detectors.map((d) => [d, spec.adaptiveWeight ?? ADAPTIVE_WEIGHT[d]]),
+          ),
           seed: spec.seed,
         },
         cleanAccuracy,
