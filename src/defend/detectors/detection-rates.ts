@@ -9,7 +9,7 @@ export interface DetectionRates {
   points: number;
   /** Of those, the fraction the attack made misclassified. */
   attackSuccess: number;
-  /** Of the misclassified adversarial inputs, the fraction the detector flags (NaN when there are none). */
+  /** Of the misclassified adversarial inputs, the fraction the detector flags (NaN, null in JSON, when none). */
   detectionRate: number;
   /** Of the points, the fraction misclassified and not flagged: what gets past the classifier and the detector. */
   undetectedAdversarial: number;

@@ -75,11 +75,6 @@ export function thresholdAtFpr(cleanScores: ArrayLike<number>, fpr: number): num
   return sorted[m - 1 - allowed];
 }
 
-/** 1 where score > threshold (flagged as adversarial). */
-export function flags(scores: ArrayLike<number>, threshold: number): Uint8Array {
-  return Uint8Array.from(scores as ArrayLike<number>, (s) => Number(s > threshold));
-}
-
 /** The fraction of scores above the threshold (the false-positive rate on clean inputs); 0 for none. */
 export function flagRate(scores: ArrayLike<number>, threshold: number): number {
   if (scores.length === 0) return 0;

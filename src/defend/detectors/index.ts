@@ -16,14 +16,7 @@ export {
   type ActivationFeatures,
 } from './binary-detector.js';
 export { detectionRates, type DetectionRates, type DetectionRatesOptions } from './detection-rates.js';
-export {
-  detectorScores,
-  flagRate,
-  flags,
-  thresholdAtFpr,
-  type Detector,
-  type ScoreOptions,
-} from './detector.js';
+export { detectorScores, flagRate, thresholdAtFpr, type Detector, type ScoreOptions } from './detector.js';
 export {
   DEFAULT_SQUEEZERS,
   defaultSqueezers,
