@@ -12,7 +12,8 @@
 //    resize-pad:0.1, tv:0.01 and the chain jpeg:75,bits:4, built by `new DefendedModel(model, spec)`): the chain
 //    alone forward, and forward + backward (BPDA's identity through the transforms without a gradient of their
 //    own), and the defended model's forward pass and input gradient, each beside the undefended model's forward
-//    pass and input gradient timed in the same rep. Ratios transform / model within one engine.
+//    pass and input gradient timed in the same rep. The fastest rep counts (on a loaded machine a call takes one to
+//    three times its cost). Ratios transform / model within one engine.
 // 2. CERTIFY (Cohen, Rosenfeld & Kolter 2019) at sigma 0.25, n0 100, alpha 0.001 and a reduced n (settings.json;
 //    the paper's 100,000 would take hours here), batchSize noisy copies per pass: worker.mjs --part certify per
 //    engine and torch_certify.py (PyTorch CPU, OpenMP OpenBLAS, --threads threads; its own CERTIFY and
@@ -205,7 +206,7 @@ if (transformRows.length > 0) {
     `\n## Input-transform defenses on ${model} (advkit ${labels.join(', ')}; ${startedAt.toISOString()})\n`,
   );
   console.log(
-    'ms per image (median call / batch); ratios to the undefended model timed in the same reps: transform / model ' +
+    'ms per image (fastest of the reps / batch); ratios to the undefended model timed in the same reps: transform / model ' +
       'forward, transform forward+backward / model gradient, defended model / model.\n',
   );
   const header = [
