@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '../models/model.js';
 import { ADVKIT_VERSION } from '../version.js';
 import type { RobustnessEvaluation } from './evaluate-robustness.js';
+import type { Suite } from './suites.js';
 import { threatModel, type ClassAccuracy, type EvaluationReport, type SanityFlag } from './report-types.js';
 import { engineName } from '../backend/backend.js';
 
@@ -13,6 +14,19 @@ export interface ReportContext {
   command: string;
   started: Date;
   seconds: number;
+}
+
+/** The suite as a report records it: each attack with its parameters and EOT passes. */
+export function suiteRecord(suite: Suite): EvaluationReport['suite'] {
+  return {
+    name: suite.name,
+    attacks: suite.entries.map((e) => ({
+      name: e.name,
+      attack: e.attack,
+      params: { ...e.params },
+      eot: e.eot,
+    })),
+  };
 }
 
 /** The JSON report of an evaluation: what ran, on what, with which outcome. */
@@ -32,15 +46,7 @@ export function buildReport(
     threat_model: threatModel(evaluation.norm),
     norm: evaluation.norm,
     eps: evaluation.perEps.map((r) => r.eps),
-    suite: {
-      name: evaluation.suite.name,
-      attacks: evaluation.suite.entries.map((e) => ({
-        name: e.name,
-        attack: e.attack,
-        params: { ...e.params },
-        eot: e.eot,
-      })),
-    },
+    suite: suiteRecord(evaluation.suite),
     seed: evaluation.seed,
     clean_acc: evaluation.cleanAccuracy,
     robust: evaluation.perEps.map((r) => ({

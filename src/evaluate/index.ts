@@ -14,7 +14,7 @@ export {
   type EvaluationStateStore,
 } from './evaluation-state.js';
 export { resolveSuite, SUITE_ATTACKS, SUITE_NAMES, type Suite, type SuiteEntry } from './suites.js';
-export { buildReport, perClass, type ReportContext } from './build-report.js';
+export { buildReport, perClass, suiteRecord, type ReportContext } from './build-report.js';
 export { datasetSha256, modelSha256 } from './fingerprint.js';
 export * from './report-types.js';
 export * from './sanity/index.js';

@@ -5,7 +5,7 @@ import { parseDefense } from '../defend/transforms/parse-defense.js';
 import { AdvkitError, invalidArgument } from '../errors.js';
 import type { Model } from '../models/model.js';
 import path from 'node:path';
-import { buildReport } from '../evaluate/build-report.js';
+import { buildReport, suiteRecord } from '../evaluate/build-report.js';
 import {
   evaluateRobustness,
   type EvaluationProgress,
@@ -277,15 +277,7 @@ function defenseRecord(chain: DefendedModel, gradients: DefenseRun, suite: Suite
 
 function naiveRecord(evaluation: RobustnessEvaluation, flags: SanityFlag[] | null): NaiveDefenseRun {
   return {
-    suite: {
-      name: evaluation.suite.name,
-      attacks: evaluation.suite.entries.map((e) => ({
-        name: e.name,
-        attack: e.attack,
-        params: { ...e.params },
-        eot: e.eot,
-      })),
-    },
+    suite: suiteRecord(evaluation.suite),
     clean_acc: evaluation.cleanAccuracy,
     robust: evaluation.perEps.map((r) => ({
       eps: r.eps,

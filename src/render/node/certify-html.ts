@@ -1,5 +1,5 @@
 import { escapeHtml, formatCount, formatPercent, formatSeconds } from './report-format.js';
-import { REPORT_CSS } from './report-style.js';
+import { inlineSvg, reportPage, reportSection as section } from './report-page.js';
 
 /** What the certification page shows: the certify task's result has these fields. */
 export interface CertifyReportInput {
@@ -45,17 +45,7 @@ export function certifyReportHtml(r: CertifyReportInput, svg: string): string {
             `samples): the smoothed class changed on ${check.changed} (it never should), PREDICT abstained on ` +
             `${check.abstained}.</div>`,
         ]);
-  return [
-    '<!doctype html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${escapeHtml(title)}</title>`,
-    `<style>${REPORT_CSS}</style>`,
-    '</head>',
-    '<body>',
-    '<main>',
+  return reportPage(title, [
     '<header>',
     `<h1>${escapeHtml(title)}</h1>`,
     `<p class="sub">${escapeHtml(
@@ -65,7 +55,7 @@ export function certifyReportHtml(r: CertifyReportInput, svg: string): string {
     )}</p>`,
     '</header>',
     section('Certified accuracy against the L2 radius', [
-      `<div class="chart">${svg.replace(/^<svg([^>]*)>/, (_, a: string) => `<svg${a.replace(/\s+xmlns(?::\w+)?="[^"]*"/g, '')}>`)}</div>`,
+      `<div class="chart">${inlineSvg(svg)}</div>`,
       '<table>',
       head(['L2 radius', 'certified accuracy']),
       ...r.certifiedAccuracy.map((c) => row([String(c.radius), formatPercent(c.accuracy)])),
@@ -93,13 +83,5 @@ export function certifyReportHtml(r: CertifyReportInput, svg: string): string {
       `<pre><code>${escapeHtml(r.command ?? `advkit certify --model ${r.model.dir} --sigma ${s.sigma}`)}</code></pre>`,
       ...r.data.notes.map((n) => `<p class="note">${escapeHtml(n)}</p>`),
     ]),
-    '</main>',
-    '</body>',
-    '</html>',
-    '',
-  ].join('\n');
-}
-
-function section(heading: string, body: readonly string[]): string {
-  return `<section>\n<h2>${escapeHtml(heading)}</h2>\n${body.join('\n')}\n</section>`;
+  ]);
 }

@@ -9,7 +9,7 @@ import {
   formatSeconds,
 } from './report-format.js';
 import { galleryHtml, type ReportGalleryItem } from './report-gallery-html.js';
-import { REPORT_CSS } from './report-style.js';
+import { inlineSvg, reportPage, reportSection as section } from './report-page.js';
 
 export type { ReportGalleryItem } from './report-gallery-html.js';
 
@@ -28,17 +28,7 @@ export async function renderReportHtml(
     galleryHtml(report, gallery),
   ]);
   const title = `Robustness of ${report.model.name} on ${report.dataset.name}`;
-  return [
-    '<!doctype html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${escapeHtml(title)}</title>`,
-    `<style>${REPORT_CSS}</style>`,
-    '</head>',
-    '<body>',
-    '<main>',
+  return reportPage(title, [
     headerHtml(report, title),
     flagsHtml(report),
     defenseHtml(report),
@@ -62,23 +52,7 @@ export async function renderReportHtml(
     section('Environment', [environmentHtml(report)]),
     section('Reproduce', [`<pre><code>${escapeHtml(report.command)}</code></pre>`]),
     `<footer>advkit ${escapeHtml(report.advkit.version)} · ${escapeHtml(report.format)}</footer>`,
-    '</main>',
-    '</body>',
-    '</html>',
-    '',
-  ].join('\n');
-}
-
-function section(heading: string, body: readonly string[]): string {
-  return `<section>\n<h2>${escapeHtml(heading)}</h2>\n${body.join('\n')}\n</section>`;
-}
-
-/** The chart without its XML namespace declarations: HTML puts inline <svg> in the SVG namespace itself. */
-function inlineSvg(svg: string): string {
-  return svg.replace(
-    /^<svg([^>]*)>/,
-    (_, attrs: string) => `<svg${attrs.replace(/\s+xmlns(?::\w+)?="[^"]*"/g, '')}>`,
-  );
+  ]);
 }
 
 const epsName = (report: EvaluationReport, eps: number): string =>
