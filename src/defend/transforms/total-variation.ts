@@ -21,8 +21,11 @@ export const TV_DROPOUT = 0.5;
  * [0, 1] by the bounds. Solved by TV_ITERATIONS of Chambolle & Pock's primal-dual algorithm (2011, "A first-order
  * primal-dual algorithm for convex problems with applications to imaging"), all in tensor ops. The pixel mask is
  * random, so the transform is attacked with EOT; the solver is not differentiated, so the backward pass is BPDA's
- * identity (Athalye, Carlini & Wagner 2018, Section 5.2.3, who break it with BPDA and EOT). Example:
- * `totalVariation(0.01)`.
+ * identity (Athalye, Carlini & Wagner 2018, Section 5.2.3, who break it with BPDA and EOT). A mask-aware g (kept
+ * pixels themselves, dropped ones the mean of their kept 3x3 neighbours) was measured no stronger than the identity
+ * (APGD-CE, 20 steps, EOT 4, 100 CIFAR-10 test images, standard CNN, Linf 8/255: 22% vs 17% left correct); AutoAttack's
+ * 'rand' settings (APGD-CE + APGD-DLR, 100 steps, EOT 20) left 6% at tv:0.01, in 19 minutes on 2 shared cores.
+ * Example: `totalVariation(0.01)`.
  */
 export function totalVariation(weight: number): Transform {
   checkNumber('tv weight (total-variation weight on [0, 1] pixels)', weight, 0, MAX_TV_WEIGHT);
