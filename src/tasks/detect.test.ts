@@ -59,8 +59,17 @@ describe('detect task', () => {
     expect(pgdRow.detectionRate).toBeGreaterThan(0.8);
     // The adaptive attack knows the detector: more of its adversarial inputs get through.
     expect(result.rows[2].undetectedAdversarial).toBeGreaterThan(pgdRow.undetectedAdversarial);
+    // The worst case per image is at least every attack's own rate, and at most their sum.
+    const [worst] = result.worstCase;
+    expect(worst.attacks).toEqual(['fgsm', 'pgd', 'adaptive']);
+    const rates = result.rows.map((r) => r.undetectedAdversarial);
+    expect(worst.undetectedAdversarial).toBeGreaterThanOrEqual(Math.max(...rates));
+    expect(worst.undetectedAdversarial).toBeLessThanOrEqual(rates.reduce((a, b) => a + b, 0) + 1e-9);
     expect(artifacts.map((a) => a.name)).toEqual(['detect.json', 'detect.md']);
     expect(new TextDecoder().decode(artifacts[1].bytes)).toMatch(/\| feature-squeezing \| .* \| adaptive \|/);
+    expect(new TextDecoder().decode(artifacts[1].bytes)).toContain(
+      'worst case per image (fgsm, pgd, adaptive)',
+    );
     expect([...stages]).toEqual(expect.arrayContaining(['start', 'attack', 'row']));
     expect(tf.memory().numTensors).toBe(before);
   });

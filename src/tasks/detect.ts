@@ -113,6 +113,11 @@ export interface DetectResult extends TaskResult {
   cleanAccuracy: number;
   detectors: DetectorInfo[];
   rows: DetectRow[];
+  /**
+   * Per detector, the worst case per image over the attacks run (as AutoAttack counts robustness): the
+   * fraction of the points that some attack made misclassified and unflagged.
+   */
+  worstCase: { detector: DetectorName; undetectedAdversarial: number; attacks: DetectAttack[] }[];
   backend: string;
   /** Rows read back from the state directory rather than measured by this call. */
   resumed: number;
@@ -458,6 +463,7 @@ export const detectTask: DetectTask = {
         cleanAccuracy,
         detectors: infos,
         rows,
+        worstCase: worstCaseOf(detectors, rows),
         backend,
         resumed,
         seconds: (performance.now() - started) / 1000,
@@ -575,6 +581,23 @@ function resolveEps(spec: DetectSpec, model: Classifier): Budget {
 const pct = (v: number): string => (Number.isNaN(v) ? '-' : `${(100 * v).toFixed(1)}%`);
 
 /** The table as Markdown: one row per detector and attack. */
+/** Per detector: the images some attack got past it, over the points every row counted. */
+function worstCaseOf(
+  detectors: readonly DetectorName[],
+  rows: readonly DetectRow[],
+): DetectResult['worstCase'] {
+  return detectors.map((detector) => {
+    const mine = rows.filter((r) => r.detector === detector);
+    const escaped = new Set(mine.flatMap((r) => r.escaped));
+    const points = mine.length === 0 ? 0 : mine[0].points;
+    return {
+      detector,
+      undetectedAdversarial: points === 0 ? Number.NaN : escaped.size / points,
+      attacks: mine.map((r) => r.attack),
+    };
+  });
+}
+
 export function detectMarkdown(r: DetectResult): string {
   const s = r.settings;
   const lines = [
@@ -590,6 +613,10 @@ export function detectMarkdown(r: DetectResult): string {
       const info = r.detectors.find((d) => d.name === row.detector);
       return `| ${row.detector} | ${info === undefined ? '-' : pct(info.heldOutFpr)} | ${row.attack} | ${pct(row.attackSuccess)} | ${pct(row.detectionRate)} | ${pct(row.undetectedAdversarial)} |`;
     }),
+    ...r.worstCase.map(
+      (w) =>
+        `| ${w.detector} | | worst case per image (${w.attacks.join(', ')}) | | | ${pct(w.undetectedAdversarial)} |`,
+    ),
     '',
     ...r.detectors.map(
       (d) =>

@@ -124,6 +124,9 @@ export function detectTable(r: DetectResult): string {
       pct(row.undetectedAdversarial),
     ];
   });
+  for (const w of r.worstCase) {
+    body.push([w.detector, '', 'worst case', '', '', pct(w.undetectedAdversarial)]);
+  }
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]): string =>
     cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -138,7 +141,8 @@ export function detectTable(r: DetectResult): string {
       ...body.map(line),
       '',
       'FPR: false positives on the clean test images; success: attack success on the images classified right;',
-      'detected: of the successful adversarial images; adv+undetected: of the images, misclassified and not flagged.',
+      'detected: of the successful adversarial images; adv+undetected: of the images, misclassified and not flagged;',
+      'worst case: the images some attack got past the detector, per image over the attacks.',
       ...(r.resumed > 0 ? [`${r.resumed} rows read back from the state`] : []),
     ].join('\n') + '\n'
   );

@@ -15,6 +15,8 @@ export interface DetectionRates {
   undetectedAdversarial: number;
   /** Of the points, the fraction flagged whatever their class (attack success not required). */
   flagged: number;
+  /** Rows of the inputs that got past: misclassified and not flagged (for the worst case over attacks). */
+  escaped: number[];
 }
 
 export interface DetectionRatesOptions {
@@ -50,6 +52,7 @@ export async function detectionRates(
   let fooled = 0;
   let caught = 0;
   let flagged = 0;
+  const escaped: number[] = [];
   for (let i = 0; i < n; i++) {
     if (opts.cleanPredictions[i] !== opts.labels[i]) continue;
     points++;
@@ -58,6 +61,7 @@ export async function detectionRates(
     if (predictions[i] !== opts.labels[i]) {
       fooled++;
       if (detected) caught++;
+      else escaped.push(i);
     }
   }
   const rate = (k: number, of: number): number => (of === 0 ? Number.NaN : k / of);
@@ -67,5 +71,6 @@ export async function detectionRates(
     detectionRate: rate(caught, fooled),
     undetectedAdversarial: rate(fooled - caught, points),
     flagged: rate(flagged, points),
+    escaped,
   };
 }
