@@ -52,9 +52,12 @@ describe('evaluate behind a defense', () => {
       eps: '0.1',
       suite: 'pgd',
       gallery: 0,
-      sanity: false,
     });
     expect(result.report.suite.attacks.map((a) => a.eot)).toEqual([20]);
+    // The checks that attack take EOT too, so the random chain is not flagged for their own single draws.
+    const flags = result.report.flags.map((f) => [f.id, f.severity]);
+    expect(flags).toContainEqual(['randomized-model', 'info']);
+    expect(flags.filter(([, severity]) => severity === 'warning')).toEqual([]);
     expect(result.report.defense?.note).toMatch(/EOT over 20 draws/);
   }, 120_000);
 

@@ -150,6 +150,7 @@ export const evaluateTask: Task<typeof evaluateSchema, EvaluateResult, EvaluateP
               labels: sample.labels,
               evaluation,
               eot: evaluation.suite.entries.some((e) => e.eot > 1),
+              eotPasses: Math.max(1, ...evaluation.suite.entries.map((e) => e.eot)),
               seed: spec.seed,
               batchSize: spec.batchSize,
               signal: ctx.signal,

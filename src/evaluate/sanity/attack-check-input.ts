@@ -10,6 +10,8 @@ export interface AttackCheckInput {
   labels: Int32Array;
   norm: Norm;
   seed: number;
+  /** Passes averaged per gradient on a randomized model (EOT, Athalye et al. 2018; default 1). */
+  eot?: number;
   /** Examples per pass (runAttack's default when not given). */
   batchSize?: number;
   signal?: AbortSignal;

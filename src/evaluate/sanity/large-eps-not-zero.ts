@@ -43,6 +43,7 @@ export async function checkLargeEps(input: AttackCheckInput): Promise<SanityFlag
     params: { ...LARGE_EPS_ATTACK, randomStart: false },
     batchSize: input.batchSize,
     seed: input.seed,
+    eot: input.eot,
     keepAdversarial: false,
     signal: input.signal,
     onProgress: input.onProgress && ((p) => input.onProgress?.(p.fraction)),

@@ -44,6 +44,7 @@ export async function checkNotConverged(
     },
     batchSize: input.batchSize,
     seed: input.seed,
+    eot: input.eot,
     keepAdversarial: false,
     signal: input.signal,
     onProgress: input.onProgress && ((p) => input.onProgress?.(p.fraction)),

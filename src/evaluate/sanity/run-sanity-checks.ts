@@ -67,6 +67,12 @@ export interface SanityCheckOptions {
   evaluation: SanityEvaluation;
   /** Whether the evaluation averaged gradients over the model's randomness (EOT). */
   eot: boolean;
+  /**
+   * Passes per gradient of the checks that attack (large eps, convergence) on a randomized model: the
+   * evaluation's EOT, capped at MAX_CHECK_EOT to bound their cost (default 1). Without it, those checks attack a
+   * random model with single draws and flag it for their own weakness.
+   */
+  eotPasses?: number;
   /** Seed of the samples and attacks (default 0). */
   seed?: number;
   /** Examples per pass (default 64). */
@@ -88,6 +94,9 @@ export interface SanityProgress {
 
 const DEFAULT_BATCH = 64;
 
+/** The most EOT passes the attack checks take: at 8 they break a random defense's points at the box-wide budget. */
+export const MAX_CHECK_EOT = 8;
+
 /**
  * Runs every sanity check on an evaluation (Carlini et al. 2019, "On Evaluating Adversarial Robustness";
  * AutoAttack's checks, Croce & Hein 2020) and returns the flags raised, in SanityCheckId order: none means no
@@ -103,6 +112,7 @@ export async function runSanityChecks(options: SanityCheckOptions): Promise<Sani
   const n = x.shape[0];
   const norm = evaluation.norm;
   const rng = new Rng(options.seed ?? 0);
+  const eot = Math.min(MAX_CHECK_EOT, Math.max(1, Math.floor(options.eotPasses ?? 1)));
   // Drawn up front, so that each check's sample and attack seed are the same whatever the others do.
   const [probeSeed, largeEpsSeed, convergenceSeed] = [rng.fork(), rng.fork(), rng.fork()];
   const robust = evaluation.perEps.map((e) => ({
@@ -149,6 +159,7 @@ export async function runSanityChecks(options: SanityCheckOptions): Promise<Sani
             labels: ys,
             norm,
             seed,
+            eot,
             batchSize,
             signal,
             onProgress: progress,
@@ -173,6 +184,7 @@ export async function runSanityChecks(options: SanityCheckOptions): Promise<Sani
             labels: ys,
             norm,
             seed,
+            eot,
             batchSize,
             signal,
             onProgress: progress,
