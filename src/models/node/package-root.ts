@@ -11,7 +11,8 @@ export type BundledModelName =
   | 'cifar-cnn'
   | 'cifar-cnn-robust'
   | 'cifar-linear'
-  | 'cifar-linear-robust';
+  | 'cifar-linear-robust'
+  | 'cifar-cnn-noise-0.25';
 
 /** Directory of a model shipped with advkit: <package root>/models/<name>. */
 export function bundledModelDir(name: BundledModelName): string {
