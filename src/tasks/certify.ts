@@ -1,12 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { engineName } from '../backend/backend.js';
 import { writeAtomically } from '../data/node/atomic-write.js';
 import { attackWithinRadius, type RadiusCheckPoint } from '../defend/radius-check.js';
 import { ABSTAIN, certifiedAccuracy, certify } from '../defend/randomized-smoothing.js';
 import { normalInverseCdf } from '../defend/statistics.js';
-import { AdvkitError, invalidArgument } from '../errors.js';
+import { invalidArgument } from '../errors.js';
 import { modelSha256 } from '../evaluate/fingerprint.js';
 import type { Model } from '../models/model.js';
 import { certifiedAccuracySvg } from '../render/node/certify-chart.js';
@@ -14,6 +13,7 @@ import { certifyReportHtml } from '../render/node/certify-html.js';
 import { writeFileSynced } from '../util/node/write-file-synced.js';
 import { CERTIFY_DEFAULT_RADII, certifyTaskSchema, type CertifySpec } from './certify-spec.js';
 import { loadModelSample, type DataInfo } from './model-data.js';
+import { claimKeyedState } from './keyed-state.js';
 import { openModel } from './model-source.js';
 import { parseSpec } from './spec.js';
 import {
@@ -200,7 +200,15 @@ export const certifyTask: CertifyTask = {
       const saved =
         stateFile === undefined
           ? []
-          : await claimState(stateFile, key, ctx.restart === true, (t) => ctx.onNote?.(t));
+          : ((
+              await claimKeyedState(stateFile, {
+                task: 'certify',
+                key,
+                restart: ctx.restart === true,
+                isState: isSavedState,
+                say: (t) => ctx.onNote?.(t),
+              })
+            )?.points ?? []);
       const points = saved.slice(0, count);
       for (const p of points) {
         if (p.label !== sample.labels[p.index] || p.source !== sample.sources[p.index]) {
@@ -475,11 +483,6 @@ function sampleLimit(sigma: number, samples: number, alpha: number): CertifyResu
   return { samples, alpha, maxRadius, withTenthSamples, withTenTimesSamples, explanation };
 }
 
-function sameKey(a: CertifyKey, b: CertifyKey): string[] {
-  const keys = Object.keys(b) as (keyof CertifyKey)[];
-  return keys.filter((k) => a[k] !== b[k]).map((k) => `${k} was ${String(a[k])}, now ${String(b[k])}`);
-}
-
 function isSavedState(v: unknown): v is SavedState {
   return (
     typeof v === 'object' &&
@@ -488,44 +491,4 @@ function isSavedState(v: unknown): v is SavedState {
     typeof Reflect.get(v, 'key') === 'object' &&
     Array.isArray(Reflect.get(v, 'points'))
   );
-}
-
-/**
- * The images already certified with these settings in `file`; another run's state is refused (naming what
- * differs) unless `restart`, which removes that file and only it.
- */
-async function claimState(
-  file: string,
-  key: CertifyKey,
-  restart: boolean,
-  say: (text: string) => void,
-): Promise<CertifiedPoint[]> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-  let saved: unknown;
-  try {
-    saved = JSON.parse(text);
-  } catch {
-    saved = undefined;
-  }
-  const diff = isSavedState(saved)
-    ? sameKey(saved.key, key)
-    : [`${file} is not a state this version of advkit wrote`];
-  if (diff.length === 0 && isSavedState(saved)) return saved.points;
-  if (!restart) {
-    throw new AdvkitError(
-      'INVALID_ARGUMENT',
-      `certify: ${path.dirname(file)} holds the state of another certify run (${diff.join('; ')}). Run with the ` +
-        "same options to continue it, give another state directory, or add 'restart' to discard it.",
-      { option: 'restart', state: path.dirname(file) },
-    );
-  }
-  await rm(file, { force: true });
-  say(`discarded the state of another run in ${path.dirname(file)}`);
-  return [];
 }

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { cw } from '../attacks/cw.js';
 import { fgsm } from '../attacks/fgsm.js';
@@ -31,6 +30,7 @@ import {
 } from './detect-spec.js';
 import { trainBinaryDetector } from './detect-train.js';
 import { loadModelSample, type DataInfo } from './model-data.js';
+import { claimKeyedState } from './keyed-state.js';
 import { openModel } from './model-source.js';
 import { parseSpec } from './spec.js';
 import {
@@ -244,7 +244,13 @@ export const detectTask: DetectTask = {
       const saved =
         stateFile === undefined
           ? { detectors: [], rows: [] }
-          : await claimState(stateFile, key, ctx.restart === true, (t) => ctx.onNote?.(t));
+          : ((await claimKeyedState(stateFile, {
+              task: 'detect',
+              key,
+              restart: ctx.restart === true,
+              isState: isSavedState,
+              say: (t) => ctx.onNote?.(t),
+            })) ?? { detectors: [], rows: [] });
       const rows: DetectRow[] = [];
       const infos: DetectorInfo[] = [];
       const save = async (): Promise<void> => {
@@ -630,11 +636,6 @@ export function detectMarkdown(r: DetectResult): string {
   return lines.join('\n');
 }
 
-function sameKey(a: DetectKey, b: DetectKey): string[] {
-  const keys = Object.keys(b) as (keyof DetectKey)[];
-  return keys.filter((k) => a[k] !== b[k]).map((k) => `${k} was ${String(a[k])}, now ${String(b[k])}`);
-}
-
 function isSavedState(v: unknown): v is SavedState {
   return (
     typeof v === 'object' &&
@@ -644,41 +645,4 @@ function isSavedState(v: unknown): v is SavedState {
     Array.isArray(Reflect.get(v, 'rows')) &&
     Array.isArray(Reflect.get(v, 'detectors'))
   );
-}
-
-/** The rows already measured with these settings in `file`; another run's state is refused unless `restart`. */
-async function claimState(
-  file: string,
-  key: DetectKey,
-  restart: boolean,
-  say: (text: string) => void,
-): Promise<{ detectors: DetectorInfo[]; rows: DetectRow[] }> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { detectors: [], rows: [] };
-    throw err;
-  }
-  let saved: unknown;
-  try {
-    saved = JSON.parse(text);
-  } catch {
-    saved = undefined;
-  }
-  const diff = isSavedState(saved)
-    ? sameKey(saved.key, key)
-    : [`${file} is not a state this version of advkit wrote`];
-  if (diff.length === 0 && isSavedState(saved)) return { detectors: saved.detectors, rows: saved.rows };
-  if (!restart) {
-    throw new AdvkitError(
-      'INVALID_ARGUMENT',
-      `detect: ${path.dirname(file)} holds the state of another detect run (${diff.join('; ')}). Run with the ` +
-        "same options to continue it, give another state directory, or add 'restart' to discard it.",
-      { option: 'restart', state: path.dirname(file) },
-    );
-  }
-  await rm(file, { force: true });
-  say(`discarded the state of another run in ${path.dirname(file)}`);
-  return { detectors: [], rows: [] };
 }
