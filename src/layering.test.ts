@@ -19,7 +19,9 @@ const LAYERS: readonly (readonly string[])[] = [
   ['tasks'],
   // The public entry points gather every layer; only surfaces may import them.
   ['index.ts', 'node.ts', 'browser.ts'],
-  ['cli', 'server', 'web'],
+  // The server and the playground are surfaces; the CLI is above them, since `advkit serve` and `advkit worker` start one.
+  ['server', 'web'],
+  ['cli'],
 ];
 const ENTRY_POINTS = new Set(['index.ts', 'node.ts', 'browser.ts']);
 /** Pairs that the layers would allow but the design forbids. */
