@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { breakClassifier } from '../evaluate/test-utils/broken-models.js';
 import type { Classifier } from '../models/classifier.js';
+import type { Model } from '../models/model.js';
 import { Rng } from '../util/rng.js';
 import { BatchContext } from './attack-context.js';
 import { attackLoss } from './losses.js';
@@ -102,6 +103,54 @@ describe('BatchContext.gradient with EOT', () => {
     const single = await accuracy(1);
     const eot = await accuracy(8);
     expect(eot).toBeLessThan(single - 0.1);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('counts a point as fooled only when every EOT pass is fooled, not when the mean of the passes is', () => {
+    const before = tf.memory().numTensors;
+    const labels = Int32Array.from([0, 0]);
+    // A "random" model that is wrong with a large margin on two calls in three and right on the third, for row 0;
+    // always wrong for row 1.
+    let calls = 0;
+    const flaky: Model = {
+      inputShape: [1, 1, 1],
+      bounds: [0, 1],
+      classNames: ['a', 'b'],
+      numClasses: 2,
+      logits: (x) => {
+        const right = calls++ % 3 === 2;
+        return tf.tidy(() =>
+          tf.add<tf.Tensor2D>(tf.mul(tf.sum(x), 0), tf.tensor2d([right ? [1, 0] : [0, 10], [0, 10]])),
+        );
+      },
+      predict: (x) => tf.softmax(flaky.logits(x)),
+      dispose: () => undefined,
+    };
+    const x = tf.zeros<tf.Rank.R4>([2, 1, 1, 1]);
+    const ctx = (eot: number): BatchContext =>
+      new BatchContext({
+        classifier: flaky,
+        x,
+        labels,
+        targets: null,
+        eps: 0.1,
+        norm: 'linf',
+        rng: new Rng(0),
+        eot,
+      });
+    const rows = Int32Array.from([0, 1]);
+    const eot = ctx(3);
+    const mean = eot.logits(x);
+    // The mean says "class 1" for both rows, but one pass in three classified row 0 right.
+    expect(Array.from(tf.tidy(() => tf.argMax(mean, 1).dataSync()))).toEqual([1, 1]);
+    expect(Array.from(eot.isAdversarial(mean, rows))).toEqual([0, 1]);
+    expect(eot.cost.queries).toBe(3 * 2);
+    const oneDraw = ctx(1).logits(x);
+    expect(Array.from(ctx(1).isAdversarial(oneDraw, rows))).toEqual([1, 1]);
+    const labelsT = tf.tensor1d(labels, 'int32');
+    const pass = eot.gradient(x, (z) => attackLoss('ce', z, labelsT, { targets: null }));
+    expect(Array.from(eot.isAdversarial(pass.logits, rows))).toEqual([0, 1]);
+    tf.dispose([mean, oneDraw, pass.logits, pass.loss, pass.grad, labelsT, x]);
     expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -57,15 +57,29 @@ export class BatchContext implements AttackContext {
     return this.counted.cost;
   }
 
+  /** The logits of a batch; with eot > 1 their mean over eot passes, as the gradients are. */
   logits(x: tf.Tensor4D): tf.Tensor2D {
-    return this.counted.logits(x);
+    return this.counted.meanLogits(x);
   }
 
   gradient(x: tf.Tensor4D, loss: LogitsLoss): GradientPass {
     return this.counted.gradient(x, loss);
   }
 
+  /**
+   * Whether each row meets the goal. Logits averaged over EOT passes meet it only when every pass does, so that an
+   * attack on a random model stops on a point only once no draw of the model's randomness classifies it right.
+   */
   isAdversarial(logits: tf.Tensor2D, rows: Int32Array): Uint8Array {
+    const passes = this.counted.passPredictions(logits);
+    if (passes !== null) {
+      const met = goalMet(passes[0], rows, this.labels, this.targets);
+      for (let s = 1; s < passes.length; s++) {
+        const next = goalMet(passes[s], rows, this.labels, this.targets);
+        for (let i = 0; i < met.length; i++) met[i] &= next[i];
+      }
+      return met;
+    }
     const pred = tf.tidy(() => tf.argMax(logits, 1));
     const p = pred.dataSync();
     pred.dispose();

@@ -32,6 +32,8 @@ export class CountedModel {
   readonly model: Model;
   readonly cost: Cost = { gradients: 0, queries: 0 };
   readonly eot: number;
+  /** Per EOT-averaged logits tensor, the argmax of each of its passes (see `passPredictions`). */
+  private readonly predictions = new WeakMap<tf.Tensor2D, Int32Array[]>();
 
   constructor(model: Model, options: CountedModelOptions = {}) {
     const eot = options.eot ?? 1;
@@ -49,6 +51,37 @@ export class CountedModel {
   }
 
   /**
+   * Logits of a batch averaged over eot passes (counts eot x x.shape[0] queries); with eot 1 the same as `logits`.
+   * Each pass's predictions are kept for `passPredictions`.
+   */
+  meanLogits(x: tf.Tensor4D): tf.Tensor2D {
+    if (this.eot === 1) return this.logits(x);
+    const passes: Int32Array[] = [];
+    let sum: tf.Tensor2D | null = null;
+    for (let s = 0; s < this.eot; s++) {
+      const z = this.logits(x);
+      passes.push(argmaxRows(z));
+      const next: tf.Tensor2D = sum === null ? z : tf.tidy(() => tf.add<tf.Tensor2D>(sum as tf.Tensor2D, z));
+      if (sum !== null) tf.dispose([sum, z]);
+      sum = next;
+    }
+    const mean = tf.tidy(() => tf.div<tf.Tensor2D>(sum as tf.Tensor2D, this.eot));
+    (sum as tf.Tensor2D).dispose();
+    this.predictions.set(mean, passes);
+    return mean;
+  }
+
+  /**
+   * The predicted class of each pass behind logits that this model averaged over EOT passes (`gradient` or
+   * `meanLogits` with eot > 1), or null for other logits. An attack on a random model counts a point as fooled
+   * only when every pass is fooled, not when the mean is: a point that one draw in eot still classifies right is
+   * attacked further (stricter than the mean, and than AutoAttack's single-draw check).
+   */
+  passPredictions(logits: tf.Tensor2D): Int32Array[] | null {
+    return this.predictions.get(logits) ?? null;
+  }
+
+  /**
    * Logits, per-example loss and the gradient of the summed loss with respect to x (counts one gradient and one
    * query per row and pass). With eot > 1, the means of eot passes (Athalye, Carlini & Wagner 2018, "Obfuscated
    * Gradients Give a False Sense of Security", Expectation over Transformation): each pass draws the model's
@@ -58,8 +91,10 @@ export class CountedModel {
   gradient(x: tf.Tensor4D, loss: LogitsLoss): GradientPass {
     if (this.eot === 1) return this.singleGradient(x, loss);
     let sum = this.singleGradient(x, loss);
+    const passes = [argmaxRows(sum.logits)];
     for (let s = 1; s < this.eot; s++) {
       const next = this.singleGradient(x, loss);
+      passes.push(argmaxRows(next.logits));
       const added = tf.tidy(() => ({
         logits: tf.add<tf.Tensor2D>(sum.logits, next.logits),
         loss: tf.add<tf.Tensor1D>(sum.loss, next.loss),
@@ -75,6 +110,7 @@ export class CountedModel {
       grad: tf.div<tf.Tensor4D>(sum.grad, this.eot),
     }));
     disposePass(sum);
+    this.predictions.set(mean.logits, passes);
     return mean;
   }
 
@@ -97,6 +133,13 @@ export class CountedModel {
     // tf.grad returns a tensor of x's shape.
     return { logits, loss: values, grad: grad as tf.Tensor4D };
   }
+}
+
+function argmaxRows(logits: tf.Tensor2D): Int32Array {
+  const pred = tf.tidy(() => tf.argMax(logits, 1));
+  const out = Int32Array.from(pred.dataSync());
+  pred.dispose();
+  return out;
 }
 
 /** Disposes the three tensors of a pass. */
