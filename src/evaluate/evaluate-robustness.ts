@@ -4,7 +4,7 @@ import { mean, predictClasses } from '../attacks/predict-classes.js';
 import { getAttack } from '../attacks/registry.js';
 import { runAttack } from '../attacks/run-attack.js';
 import { NORMS, type Norm } from '../attacks/types.js';
-import { invalidArgument } from '../errors.js';
+import { AdvkitError, invalidArgument } from '../errors.js';
 import type { Model } from '../models/model.js';
 import { mixSeed } from '../util/seeded-math-random.js';
 import { checkSeed } from '../util/rng.js';
@@ -46,8 +46,25 @@ export interface EvaluateOptions {
   state?: EvaluationStateStore;
   /** Part of the resume key: identifies the model (e.g. its weights' sha256). */
   modelKey?: string;
+  /**
+   * Runs the chunks of one stage (an attack at an eps) that the saved state lacks, elsewhere (e.g. on queue
+   * workers, each calling `evaluateChunk` with the same options): called once per stage with its missing chunks,
+   * it returns their records in the same order. Without it, chunks run here one after another.
+   */
+  executeChunks?: (requests: ChunkRequest[]) => Promise<ChunkRecord[]>;
   signal?: AbortSignal;
   onProgress?: (progress: EvaluationProgress) => void;
+}
+
+/**
+ * One chunk of an evaluation, as plain JSON for another process: which stage (indices into the sorted eps and
+ * the suite), which chunk, and the points it attacks. `key` identifies the evaluation (model, data, settings):
+ * a worker whose own key differs refuses the chunk rather than compute a different evaluation's.
+ */
+export interface ChunkRequest {
+  key: string;
+  ids: { eps: number; attack: number; chunk: number };
+  members: number[];
 }
 
 export interface EvaluationProgress {
@@ -103,6 +120,8 @@ export interface RobustnessEvaluation {
 }
 
 const DEFAULT_BATCH = 128;
+/** Mixed into a chunk's seed for a random model's draws, so that they do not repeat the attack's random stream. */
+const RESEED_SALT = 0x5eed;
 
 /**
  * The AutoAttack protocol (Croce & Hein 2020): at each eps, the suite's attacks run in order, each only on the
@@ -119,16 +138,7 @@ export async function evaluateRobustness(
   const setup = validate(classifier, options);
   const { x, n, labels, norm, epsList, suite, seed, batchSize, chunkSize } = setup;
   const dataHash = await datasetSha256(x, labels);
-  const key = JSON.stringify({
-    model: options.modelKey ?? null,
-    data: dataHash,
-    norm,
-    eps: epsList,
-    suite: suite.entries,
-    seed,
-    batchSize,
-    chunkSize,
-  });
+  const key = stateKey(setup, options.modelKey, dataHash);
   const store = options.state;
   const saved = store ? matchingState(await store.load(), key, store.location, n) : null;
   const cleanPredictions = saved
@@ -170,11 +180,20 @@ export async function evaluateRobustness(
           resumed,
         });
       progress(0, false);
+      const membersOf = (c: number): Int32Array => targets.slice(c * chunkSize, (c + 1) * chunkSize);
+      const saved = Array.from({ length: chunks }, (_, c) => done.get(chunkId(e, k, c)));
+      const elsewhere = options.executeChunks
+        ? await runElsewhere(options.executeChunks, key, e, k, saved, membersOf, options.signal)
+        : new Map<number, ChunkRecord>();
+      if (elsewhere.size > 0) {
+        state.chunks.push(...elsewhere.values());
+        if (store) await store.save(state);
+      }
       for (let c = 0; c < chunks; c++) {
         throwIfAborted(options.signal);
-        const members = targets.slice(c * chunkSize, (c + 1) * chunkSize);
-        let record = done.get(chunkId(e, k, c));
-        const resumed = record !== undefined;
+        const members = membersOf(c);
+        let record = saved[c] ?? elsewhere.get(c);
+        const resumed = saved[c] !== undefined;
         if (record === undefined) {
           record = await runChunk(classifier, x, labels, members, galleryIndices, {
             attack,
@@ -190,7 +209,7 @@ export async function evaluateRobustness(
           });
           state.chunks.push(record);
           if (store) await store.save(state);
-        } else {
+        } else if (resumed) {
           checkResumedChunk(record, members, store?.location ?? 'the evaluation state');
           resumedChunks++;
         }
@@ -269,6 +288,9 @@ async function runChunk(
   s: ChunkSettings,
 ): Promise<ChunkRecord> {
   const shown = Array.from(members.keys()).filter((j) => galleryIndices.has(members[j]));
+  // A random model's draws start from the chunk's seed (mixed apart from the attack's own stream), so the chunk's
+  // result depends on nothing run before it.
+  classifier.reseed?.(mixSeed(s.seed, RESEED_SALT));
   const xs = tf.tidy(() => tf.gather(x, tf.tensor1d(members, 'int32')));
   try {
     const run = await runAttack(classifier, s.attack, {
@@ -312,6 +334,113 @@ async function runChunk(
   } finally {
     xs.dispose();
   }
+}
+
+/** Sends a stage's missing chunks to `execute` and checks what comes back against what was asked. */
+async function runElsewhere(
+  execute: (requests: ChunkRequest[]) => Promise<ChunkRecord[]>,
+  key: string,
+  e: number,
+  k: number,
+  saved: readonly (ChunkRecord | undefined)[],
+  membersOf: (c: number) => Int32Array,
+  signal: AbortSignal | undefined,
+): Promise<Map<number, ChunkRecord>> {
+  const missing = saved.flatMap((r, c) => (r === undefined ? [c] : []));
+  if (missing.length === 0) return new Map();
+  throwIfAborted(signal);
+  const requests = missing.map((c) => ({
+    key,
+    ids: { eps: e, attack: k, chunk: c },
+    members: Array.from(membersOf(c)),
+  }));
+  const records = await execute(requests);
+  if (records.length !== requests.length) {
+    throw new AdvkitError(
+      'INTERNAL',
+      `The chunk executor returned ${records.length} records for ${requests.length} chunks.`,
+    );
+  }
+  const out = new Map<number, ChunkRecord>();
+  records.forEach((record, i) => {
+    const c = missing[i];
+    if (record.eps !== e || record.attack !== k || record.chunk !== c) {
+      throw new AdvkitError(
+        'INTERNAL',
+        `The chunk executor returned chunk ${chunkId(record.eps, record.attack, record.chunk)} for ${chunkId(e, k, c)}.`,
+      );
+    }
+    checkResumedChunk(record, membersOf(c), 'a chunk run elsewhere');
+    out.set(c, record);
+  });
+  return out;
+}
+
+/**
+ * Runs one chunk of the evaluation that `options` describe, as `evaluateRobustness` with the same options would
+ * (same points, same seed): the worker side of `executeChunks`. Refuses a request whose key is not this
+ * evaluation's (another model, data or settings on this machine).
+ */
+export async function evaluateChunk(
+  classifier: Model,
+  options: EvaluateOptions,
+  request: ChunkRequest,
+): Promise<ChunkRecord> {
+  const setup = validate(classifier, options);
+  const key = stateKey(setup, options.modelKey, await datasetSha256(setup.x, setup.labels));
+  if (request.key !== key) {
+    throw invalidArgument(
+      'This chunk belongs to a different evaluation than the one this worker set up (the model, the data or ' +
+        'the settings differ): give every worker the same model files, data and advkit version.',
+    );
+  }
+  const { eps: e, attack: k, chunk: c } = request.ids;
+  const entry = setup.suite.entries[k];
+  const eps = setup.epsList[e];
+  const ok = (i: number): boolean => Number.isInteger(i) && i >= 0 && i < setup.n;
+  if (entry === undefined || eps === undefined || !(Number.isInteger(c) && c >= 0)) {
+    throw invalidArgument(`The chunk ${chunkId(e, k, c)} is not a chunk of this evaluation.`);
+  }
+  if (
+    request.members.length === 0 ||
+    request.members.length > setup.chunkSize ||
+    !request.members.every(ok)
+  ) {
+    throw invalidArgument(
+      `A chunk lists 1 to ${setup.chunkSize} points numbered 0 to ${setup.n - 1}; got ${JSON.stringify(request.members)}.`,
+    );
+  }
+  const galleryIndices = new Set(Array.from({ length: Math.min(setup.n, setup.galleryCount) }, (_, i) => i));
+  return runChunk(classifier, setup.x, setup.labels, Int32Array.from(request.members), galleryIndices, {
+    attack: getAttack(entry.attack),
+    params: entry.params,
+    eot: entry.eot,
+    eps,
+    norm: setup.norm,
+    batchSize: setup.batchSize,
+    seed: mixSeed(setup.seed, e, k, c),
+    ids: { eps: e, attack: k, chunk: c },
+    signal: options.signal,
+    onProgress: () => undefined,
+  });
+}
+
+/** What identifies an evaluation's work: a saved state or a chunk request with another key is not this one's. */
+function stateKey(
+  setup: ReturnType<typeof validate>,
+  modelKey: string | undefined,
+  dataHash: string,
+): string {
+  return JSON.stringify({
+    model: modelKey ?? null,
+    data: dataHash,
+    norm: setup.norm,
+    eps: setup.epsList,
+    suite: setup.suite.entries,
+    seed: setup.seed,
+    batchSize: setup.batchSize,
+    chunkSize: setup.chunkSize,
+  });
 }
 
 function chunkId(eps: number, attack: number, chunk: number): string {

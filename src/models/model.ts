@@ -28,6 +28,12 @@ export interface Model {
    * model cannot expose them (a black box, a model served over HTTP).
    */
   readonly activations?: ModelActivations;
+  /**
+   * A random model (a random defense) restarts its draws from `seed`. The evaluation calls it before each chunk
+   * of work, so that a chunk's result depends only on its own seed: it resumes exactly and can run on another
+   * machine. Deterministic models leave it out.
+   */
+  reseed?(seed: number): void;
   /** Frees what the model owns (a wrapper decides whether that includes the model it wraps). */
   dispose(): void;
 }

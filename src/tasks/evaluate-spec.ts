@@ -55,5 +55,13 @@ export const evaluateSchema = Type.Object({
   }),
   gallery: Type.Integer({ minimum: 0, default: 8, description: 'points shown in the report gallery' }),
   batchSize: batchSizeField,
+  chunk: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      description:
+        'points per chunk, the unit of work that is saved for resume and sent to queue workers (default: 4 x batch size)',
+      'x-placeholder': 'points',
+    }),
+  ),
   sanity: Type.Boolean({ default: true, description: 'skip the sanity checks (not recommended)' }),
 });

@@ -1,17 +1,14 @@
-import type * as tf from '@tensorflow/tfjs-core';
-import type { Norm } from '../attacks/types.js';
-import { DefendedModel } from '../defend/transforms/defended-model.js';
-import { parseDefense } from '../defend/transforms/parse-defense.js';
-import { AdvkitError, invalidArgument } from '../errors.js';
-import type { Model } from '../models/model.js';
 import path from 'node:path';
+import type { DefendedModel } from '../defend/transforms/defended-model.js';
+import { AdvkitError } from '../errors.js';
 import { buildReport, suiteRecord } from '../evaluate/build-report.js';
+import type { ChunkRecord } from '../evaluate/evaluation-state.js';
 import {
   evaluateRobustness,
+  type ChunkRequest,
   type EvaluationProgress,
   type RobustnessEvaluation,
 } from '../evaluate/evaluate-robustness.js';
-import { modelSha256 } from '../evaluate/fingerprint.js';
 import { FileStateStore } from '../evaluate/node/file-state-store.js';
 import type {
   DefenseRecord,
@@ -20,18 +17,18 @@ import type {
   SanityFlag,
 } from '../evaluate/report-types.js';
 import { runSanityChecks, type SanityProgress } from '../evaluate/sanity/run-sanity-checks.js';
-import { resolveSuite, type Suite } from '../evaluate/suites.js';
+import type { Suite } from '../evaluate/suites.js';
 import { renderReportHtml } from '../render/node/report-html.js';
-import { defaultBudgets, parseBudgets, type Budget } from './budgets.js';
-import { EVALUATE_DEFAULT_MODEL, evaluateSchema } from './evaluate-spec.js';
+import { mixSeed } from '../util/seeded-math-random.js';
+import { engineName } from '../backend/backend.js';
+import { evaluateSchema } from './evaluate-spec.js';
 import { galleryItems } from './evaluate-gallery.js';
-import { loadModelSample } from './model-data.js';
-import { openModel } from './model-source.js';
+import { openEvaluation, type DefenseRun, type EvaluationRun } from './evaluate-setup.js';
 import { reproduceCommand } from './reproduce.js';
-import { parseSpec } from './spec.js';
 import type { Task, TaskContext, TaskResult } from './task.js';
 import { jsonArtifact } from './task.js';
-import { engineName } from '../backend/backend.js';
+
+export { RANDOM_DEFENSE_EOT, type DefenseRun } from './evaluate-setup.js';
 
 export type EvaluateSpec = Parameters<typeof evaluateTask.run>[0];
 
@@ -47,90 +44,58 @@ export type EvaluateProgress =
   | ({ stage: 'attack'; epsText: string; run?: DefenseRun } & EvaluationProgress)
   | ({ stage: 'sanity' } & SanityProgress);
 
-/** The two evaluations of a defended model: through BPDA and EOT, or with plain gradients. */
-export type DefenseRun = 'adaptive' | 'naive';
+/** A chunk of one run of an evaluation, for a queue worker (`runEvaluationChunk` in tasks/evaluate-chunk.ts). */
+export interface EvaluationChunkRequest extends ChunkRequest {
+  run?: DefenseRun;
+}
 
-/** Passes per gradient (EOT) behind a random defense when the spec gives none: AutoAttack's rand version. */
-export const RANDOM_DEFENSE_EOT = 20;
+/** The evaluate task's context: a surface that distributes the work passes `executeChunks`. */
+export interface EvaluateContext extends TaskContext<EvaluateProgress> {
+  /**
+   * Runs each stage's chunks elsewhere (queue workers running `runEvaluationChunk` on the same spec); without it
+   * they run here. Either way the result is the same: a chunk depends only on the spec and its own seed.
+   */
+  executeChunks?: (requests: EvaluationChunkRequest[]) => Promise<ChunkRecord[]>;
+}
 
 /** Where the evaluate task keeps its resume state inside `ctx.stateDir` (the naive run of a defense: its own). */
 export function evaluationStatePath(stateDir: string, run?: DefenseRun): string {
   return path.join(stateDir, run === 'naive' ? 'evaluation.naive.state.json' : 'evaluation.state.json');
 }
 
+/** Mixed into the spec's seed for a random model's draws during the sanity checks (see `Model.reseed`). */
+const SANITY_RESEED = 0x5a41;
+
 /**
  * How robust is a model, really? The AutoAttack protocol (Croce & Hein 2020: each attack on the points still
  * robust, robust accuracy as the per-example worst case) at each eps, the sanity checks for gradient masking
  * (Carlini et al. 2019, "On Evaluating Adversarial Robustness"), the JSON report and a self-contained HTML
- * report. With `ctx.stateDir` the work is saved per chunk and a rerun of the same spec resumes exactly.
+ * report. With `ctx.stateDir` the work is saved per chunk and a rerun of the same spec resumes exactly; with
+ * `ctx.executeChunks` the chunks run on other processes or machines, with the same result.
  */
 export const evaluateTask: Task<typeof evaluateSchema, EvaluateResult, EvaluateProgress> = {
   name: 'evaluate',
   title: 'Robust accuracy under the AutoAttack protocol, with sanity checks and a report',
   schema: evaluateSchema,
-  async run(input, ctx: TaskContext<EvaluateProgress> = {}) {
-    const spec = parseSpec(evaluateSchema, input, 'evaluate');
-    if (
-      spec.gradients !== undefined &&
-      (spec.defense === undefined || parseDefense(spec.defense).length === 0)
-    ) {
-      throw invalidArgument(
-        "evaluate: 'gradients' says how to attack through a defense; give 'defense' too (e.g. jpeg:75).",
-        { option: 'gradients' },
-      );
-    }
-    const source = await openModel(spec.model, {
-      defaultName: EVALUATE_DEFAULT_MODEL,
-      labels: spec.labels,
-      defense: spec.defense,
-      defenseSeed: spec.seed,
-    });
+  async run(input, ctx: EvaluateContext = {}) {
+    const setup = await openEvaluation(input, ctx.onNote);
+    const { spec, source, chain, suite, gradients, dataName, budgets, sample, modelHash } = setup;
     const model = source.model;
-    const chain = source.defense;
-    let x: tf.Tensor4D | undefined;
     try {
-      // Behind a random defense, AutoAttack's rand version: APGD-CE and APGD-DLR with EOT over 20 draws.
-      const suite = resolveSuite(
-        spec.suite ?? (chain?.random === true ? 'rand' : 'standard'),
-        spec.norm,
-        spec.eot ?? (chain?.random === true ? RANDOM_DEFENSE_EOT : undefined),
-      );
-      const gradients = chain === undefined ? undefined : (spec.gradients ?? 'adaptive');
-      const dataName = spec.data ?? model.metadata.dataset ?? 'mnist';
-      const budgets: Budget[] =
-        spec.eps === undefined
-          ? defaultBudgets(dataName, spec.norm, model.bounds)
-          : parseBudgets(spec.eps, { allowZero: false, bounds: model.bounds, norm: spec.norm });
-      // The first n points of the split (the seed is the attacks', not a random draw of the points).
-      const sample = await loadModelSample(model, {
-        data: dataName,
-        split: spec.split,
-        dataDir: spec.dataDir,
-        labelMap: spec.labelMap,
-        n: spec.n,
-      });
-      const xs = sample.x;
-      x = xs;
-      for (const note of sample.info.notes) ctx.onNote?.(note);
       const started = new Date();
-      const modelHash = await modelSha256(model);
-
-      /** One evaluation (attacks, then the sanity checks) of `target` with `runSuite`, resumable in its own state. */
-      const evaluateOne = async (target: Model, runSuite: Suite, run: DefenseRun | undefined) => {
+      /** One evaluation (attacks, then the sanity checks), resumable in its own state. */
+      const evaluateOne = async ({ run, target, options }: EvaluationRun) => {
         const statePath = ctx.stateDir === undefined ? undefined : evaluationStatePath(ctx.stateDir, run);
+        const execute = ctx.executeChunks;
         const evaluation = await evaluateRobustness(target, {
-          x: xs,
-          labels: sample.labels,
-          norm: spec.norm,
-          eps: budgets.map((b) => b.value),
-          suite: runSuite.name,
-          eot: runSuite.entries.reduce((most, e) => Math.max(most, e.eot), 1),
-          seed: spec.seed,
-          batchSize: spec.batchSize,
-          galleryCount: spec.gallery,
+          ...options,
           state: statePath === undefined ? undefined : new FileStateStore(statePath),
-          modelKey:
-            chain === undefined ? modelHash : `${modelHash} behind ${chain.spec} (${run ?? 'adaptive'})`,
+          ...(execute !== undefined
+            ? {
+                executeChunks: (requests) =>
+                  execute(requests.map((r) => ({ ...r, ...(run ? { run } : {}) }))),
+              }
+            : {}),
           signal: ctx.signal,
           onProgress: (p) =>
             ctx.onProgress?.({
@@ -143,10 +108,12 @@ export const evaluateTask: Task<typeof evaluateSchema, EvaluateResult, EvaluateP
         if (evaluation.resumedChunks > 0 && statePath !== undefined) {
           ctx.onNote?.(`resumed: ${evaluation.resumedChunks} chunk(s) of work came from ${statePath}`);
         }
+        // The checks' own draws of a random model start from the spec's seed, wherever the chunks ran.
+        target.reseed?.(mixSeed(spec.seed, SANITY_RESEED));
         const flags = spec.sanity
           ? await runSanityChecks({
               classifier: target,
-              x: xs,
+              x: sample.x,
               labels: sample.labels,
               evaluation,
               eot: evaluation.suite.entries.some((e) => e.eot > 1),
@@ -163,19 +130,10 @@ export const evaluateTask: Task<typeof evaluateSchema, EvaluateResult, EvaluateP
         };
       };
 
-      const adaptive =
-        gradients === 'naive' ? undefined : await evaluateOne(chain ?? model, suite, chain && 'adaptive');
-      let naive: Awaited<ReturnType<typeof evaluateOne>> | undefined;
-      let naiveSuite: Suite | undefined;
-      if (chain !== undefined && gradients !== 'adaptive') {
-        naiveSuite = naiveSuiteOf(suite, spec.norm);
-        const masked = new DefendedModel(model, chain.transforms, {
-          seed: spec.seed,
-          gradients: 'naive',
-          disposeModel: false,
-        });
-        naive = await evaluateOne(masked, naiveSuite, 'naive');
-      }
+      const results = [];
+      for (const r of setup.runs) results.push({ run: r.run, ...(await evaluateOne(r)) });
+      const adaptive = results.find((r) => r.run !== 'naive');
+      const naive = chain !== undefined ? results.find((r) => r.run === 'naive') : undefined;
       const primary = adaptive ?? naive;
       if (primary === undefined) throw new AdvkitError('INTERNAL', 'evaluate: no evaluation ran.');
       const { evaluation, flags } = primary;
@@ -206,6 +164,7 @@ export const evaluateTask: Task<typeof evaluateSchema, EvaluateResult, EvaluateP
           ['eot', spec.eot],
           ['seed', spec.seed],
           ['batchSize', spec.batchSize],
+          ['chunk', spec.chunk],
           ['backend', engineName()],
         ]),
         started,
@@ -213,11 +172,11 @@ export const evaluateTask: Task<typeof evaluateSchema, EvaluateResult, EvaluateP
       });
       if (chain !== undefined) {
         report.defense = defenseRecord(chain, adaptive === undefined ? 'naive' : 'adaptive', suite);
-        if (adaptive !== undefined && naive !== undefined && naiveSuite !== undefined) {
+        if (adaptive !== undefined && naive !== undefined) {
           report.defense.naive = naiveRecord(naive.evaluation, naive.flags);
         }
       }
-      const html = await renderReportHtml(report, await galleryItems(model, xs, evaluation));
+      const html = await renderReportHtml(report, await galleryItems(model, sample.x, evaluation));
       return {
         result: { task: 'evaluate', schemaVersion: 1, report, epsText: budgets.map((b) => b.text) },
         artifacts: [
@@ -226,17 +185,10 @@ export const evaluateTask: Task<typeof evaluateSchema, EvaluateResult, EvaluateP
         ],
       };
     } finally {
-      x?.dispose();
-      model.dispose();
+      setup.dispose();
     }
   },
 };
-
-/** The naive run's suite: the gradient attacks of `suite` (a black-box attack does not see the gradients), no EOT. */
-function naiveSuiteOf(suite: Suite, norm: Norm): Suite {
-  const names = suite.entries.filter((e) => !e.blackBox).map((e) => e.name);
-  return resolveSuite(names.length > 0 ? names : ['apgd-ce'], norm, 1);
-}
 
 /** The naive run's flags, each told that this is the evaluation not to trust and which one to run instead. */
 function naiveAdvice(flags: SanityFlag[] | null, chain: DefendedModel): SanityFlag[] | null {

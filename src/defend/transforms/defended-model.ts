@@ -55,7 +55,7 @@ export class DefendedModel implements Model {
   readonly numClasses: number;
   /** How gradients cross the non-differentiable transforms (DefendedModelOptions.gradients). */
   readonly gradients: DefenseGradients;
-  private readonly rng: Rng;
+  private rng: Rng;
   private readonly disposeModel: boolean;
 
   constructor(model: Model, defense: string | readonly Transform[], options: DefendedModelOptions = {}) {
@@ -71,6 +71,11 @@ export class DefendedModel implements Model {
     this.rng = new Rng(options.seed ?? 0);
     this.disposeModel = options.disposeModel ?? true;
     this.gradients = options.gradients ?? 'bpda';
+  }
+
+  /** Restarts the random draws from `seed` (see `Model.reseed`); a deterministic chain draws nothing. */
+  reseed(seed: number): void {
+    this.rng = new Rng(seed);
   }
 
   /** The input after the chain (the caller disposes it); each call of a random chain takes a new draw. */
