@@ -11,7 +11,7 @@ import { checkValue, choiceValues, fieldKind, numberLimits, type Field } from '.
  * CLI flags generated from a task's spec schema (the single source of truth): every property becomes one
  * kebab-case flag (batchSize -> --batch-size) unless the schema names another ('x-flag'), its help is the
  * schema's description and default, and the values given are converted and checked against the same schema,
- * with messages that name the flag. Commander holds no defaults: the task fills them in, so a surface cannot
+ * with messages that name the flag. A field annotated 'x-cli': false gets no flag. Commander holds no defaults: the task fills them in, so a surface cannot
  * disagree with another about a default.
  */
 export interface SpecFlag {
@@ -68,7 +68,8 @@ export function addSpecOptions(
 ): SpecFlag[] {
   const flags: SpecFlag[] = [];
   for (const [key, prop] of Object.entries<TSchema>(schema.properties)) {
-    if (opts.omit?.includes(key)) continue;
+    // 'x-cli': false marks a field for programs only (raw nested inputs), which no flag could carry.
+    if (opts.omit?.includes(key) || schemaKeyword(prop, 'x-cli') === false) continue;
     const { option, flag } = optionFor(key, prop);
     const custom = opts.describe?.[key];
     if (custom !== undefined) option.description = custom;

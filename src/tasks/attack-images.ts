@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import path from 'node:path';
+import { AdvkitError } from '../errors.js';
 import { runAttack, type AttackRun } from '../attacks/run-attack.js';
 import { renderAttackFigure, type AttackFigureRow } from '../render/node/attack-figure.js';
 import type { AttackJob } from './attack.js';
@@ -14,7 +15,9 @@ import {
   top1,
   type Top1,
 } from './attack-shared.js';
-import { loadImageInputs } from './model-data.js';
+import sharp from 'sharp';
+import { imageFromValues } from '../render/pixel-image.js';
+import { loadGivenInputs, type GivenInputs } from './model-data.js';
 import type { Artifact } from './task.js';
 
 interface ShownClass {
@@ -61,16 +64,20 @@ export interface ImagesResult {
 }
 
 /**
- * Image mode: attacks the files as one batch, using the model's clean prediction as each image's label; the
- * result has before -> after per image and budget, and with `job.pictures` one PNG (a row per image and
- * budget) as the artifact 'attack.png'.
+ * Image mode: attacks the files (or raw inputs) as one batch, using the model's clean prediction as each
+ * image's label; the result has before -> after per image and budget, with `job.pictures` one PNG (a row per
+ * image and budget) as the artifact 'attack.png', and with `job.adversarialImages` each adversarial image as
+ * 'adversarial-<image>-<eps index>.png' (at the model's input size, 8 bits per channel).
  */
 export async function attackImages(
   job: AttackJob,
-  files: readonly string[],
+  given: GivenInputs,
 ): Promise<{ result: ImagesResult; artifacts: Artifact[] }> {
   const { model } = job;
-  const x = await loadImageInputs(model, files);
+  const loaded = await loadGivenInputs(model, given);
+  if (loaded === undefined)
+    throw new AdvkitError('INTERNAL', 'attackImages needs image files or raw inputs.');
+  const { x, sources: files } = loaded;
   try {
     const clean = await top1(job.attacked, x, job.batchSize);
     const run = await runAttack(job.attacked, job.attack, {
@@ -98,6 +105,7 @@ export async function attackImages(
         });
         artifacts.push({ name: 'attack.png', mediaType: 'image/png', bytes: png });
       }
+      if (job.adversarialImages === true) artifacts.push(...(await adversarialPngs(job, run)));
       return { result: imagesResult(job, files, run, clean, after), artifacts };
     } finally {
       run.dispose();
@@ -105,6 +113,23 @@ export async function attackImages(
   } finally {
     x.dispose();
   }
+}
+
+/** Each adversarial input as a PNG of its own, at the model's input size. */
+async function adversarialPngs(job: AttackJob, run: AttackRun): Promise<Artifact[]> {
+  const { inputShape, bounds } = job.model;
+  const size = inputShape[0] * inputShape[1] * inputShape[2];
+  const out: Artifact[] = [];
+  for (const [e, result] of run.results.entries()) {
+    const values = (await adversarialOf(result).data()) as Float32Array;
+    for (let i = 0; i * size < values.length; i++) {
+      const img = imageFromValues(values.subarray(i * size, (i + 1) * size), inputShape, bounds);
+      const raw = { width: img.width, height: img.height, channels: img.channels };
+      const png = await sharp(img.data, { raw }).png().toBuffer();
+      out.push({ name: `adversarial-${i}-${e}.png`, mediaType: 'image/png', bytes: new Uint8Array(png) });
+    }
+  }
+  return out;
 }
 
 async function figureRows(

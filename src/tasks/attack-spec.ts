@@ -1,3 +1,4 @@
+import { inputsField } from './predict-spec.js';
 import Type from 'typebox';
 import { NORMS } from '../attacks/types.js';
 import {
@@ -27,6 +28,7 @@ export const attackSchema = Type.Object({
     ...imagesField.images,
     description: 'image file(s) to attack (PNG, JPEG, WebP, ...), resized to the model input',
   }),
+  inputs: inputsField,
   ...sampleSourceFields,
   n: Type.Integer({ minimum: 1, default: 100, description: 'number of dataset samples' }),
   seed: Type.Optional(
@@ -84,6 +86,12 @@ export const attackSchema = Type.Object({
       description: "the attack's parameters (advkit attacks lists them), e.g. { steps: 40 }",
     }),
   ),
+  adversarialImages: Type.Boolean({
+    default: false,
+    description:
+      'image mode: each adversarial image as a PNG artifact (adversarial-<image>-<eps>.png), for programs',
+    'x-cli': false,
+  }),
   pictures: Type.Boolean({
     default: false,
     description: 'render the picture (image mode: panels; dataset mode: the gallery) as an artifact',

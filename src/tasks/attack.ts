@@ -39,6 +39,8 @@ export interface AttackJob {
   eot: number;
   /** Render the picture artifact. */
   pictures: boolean;
+  /** Image mode: each adversarial image as a PNG artifact of its own (for programs, e.g. the HTTP server). */
+  adversarialImages?: boolean;
   /** Dataset mode: examples shown in the gallery. */
   galleryCount?: number;
   signal?: AbortSignal;
@@ -60,7 +62,7 @@ export const attackTask: Task<typeof attackSchema, AttackTaskResult, AttackProgr
     if (
       typeof input === 'object' &&
       input !== null &&
-      input.images !== undefined &&
+      (input.images !== undefined || input.inputs !== undefined) &&
       input.split !== undefined
     ) {
       throw invalidArgument('--split is for dataset mode (--data); image files have no split.');
@@ -100,14 +102,15 @@ export const attackTask: Task<typeof attackSchema, AttackTaskResult, AttackProgr
         batchSize: spec.batchSize,
         eot: spec.eot,
         pictures: spec.pictures,
+        adversarialImages: spec.adversarialImages,
         galleryCount: spec.gallery,
         signal: ctx.signal,
         onProgress: (p) => ctx.onProgress?.(p),
         transfer,
       };
       const out =
-        spec.images !== undefined
-          ? await attackImages(job, spec.images)
+        spec.images !== undefined || spec.inputs !== undefined
+          ? await attackImages(job, spec)
           : await attackDataset(job, { ...spec, data: spec.data });
       if (source.defense?.random === true && spec.eot === 1) {
         out.result.notes.push(
@@ -137,10 +140,18 @@ function chooseNorm(attack: Attack<Schema>, norm: Norm | undefined): Norm {
 /** Mistakes we can name before loading anything. */
 function checkOptions(
   attack: Attack<Schema>,
-  spec: { images?: string[]; data?: string; target?: string; gallery?: number; transferTo?: string },
+  spec: {
+    images?: string[];
+    inputs?: unknown;
+    data?: string;
+    target?: string;
+    gallery?: number;
+    transferTo?: string;
+  },
   budgets: Budget[] | undefined,
 ): void {
-  if (spec.images && spec.data) throw invalidArgument('Give either --image or --data, not both.');
+  const direct = spec.images !== undefined || spec.inputs !== undefined;
+  if (direct && spec.data) throw invalidArgument('Give either --image or --data, not both.');
   if (budgets === undefined && attack.budget === 'fixed') {
     throw invalidArgument(
       `${attack.name} needs a budget: give --eps (e.g. --eps 8/255 for linf, --eps 0.5 for l2 on [0, 1] inputs).`,
@@ -149,7 +160,7 @@ function checkOptions(
   if (spec.target !== undefined && !attack.targeted) {
     throw invalidArgument(`${attack.name} only runs untargeted; remove --target.`);
   }
-  if (spec.images && (spec.gallery !== undefined || spec.transferTo !== undefined)) {
+  if (direct && (spec.gallery !== undefined || spec.transferTo !== undefined)) {
     throw invalidArgument(
       '--summary, --gallery and --transfer-to are for dataset mode (--data); with --image, use --out and --json.',
     );

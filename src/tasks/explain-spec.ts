@@ -1,3 +1,4 @@
+import { inputsField } from './predict-spec.js';
 import Type, { type TSchema } from 'typebox';
 import { NORMS } from '../attacks/types.js';
 import { METHODS } from '../explain/registry.js';
@@ -53,6 +54,7 @@ const taskFields = {
     ...imagesField.images,
     description: 'image file(s) to explain (PNG, JPEG, WebP, ...), resized to the model input',
   }),
+  inputs: inputsField,
   ...sampleSourceFields,
   n: Type.Integer({
     minimum: 1,

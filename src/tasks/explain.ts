@@ -30,7 +30,7 @@ import {
   explainSchema,
 } from './explain-spec.js';
 import { explainArtifacts, type ModelRows } from './explain-output.js';
-import { loadImageInputs, loadModelSample, type DataInfo } from './model-data.js';
+import { loadGivenInputs, loadModelSample, type DataInfo } from './model-data.js';
 import { openModel } from './model-source.js';
 import { decodePatch } from './patch-gradcam.js';
 import { parseSpec } from './spec.js';
@@ -217,7 +217,11 @@ export const explainTask: Task<typeof explainSchema, ExplainResult, ExplainTaskP
             },
       patch: first.patch,
       seed: job.seed,
-      data: { mode: job.spec.images !== undefined ? 'images' : 'dataset', ...info, notes },
+      data: {
+        mode: job.spec.images !== undefined || job.spec.inputs !== undefined ? 'images' : 'dataset',
+        ...info,
+        notes,
+      },
       inputs: first.inputs,
       models: parts.map((p) => p.rows.model),
       seconds: (Date.now() - started) / 1000,
@@ -230,12 +234,13 @@ export const explainTask: Task<typeof explainSchema, ExplainResult, ExplainTaskP
 /** The spec checked, and everything that can be refused refused, before any model is loaded. */
 async function prepare(input: unknown, ctx: TaskContext<ExplainTaskProgress>): Promise<ExplainJob> {
   const given = givenKeys(input);
-  if (given.has('images') && given.has('split')) {
+  const direct = given.has('images') || given.has('inputs');
+  if (direct && given.has('split')) {
     throw invalidArgument("explain: 'split' is for dataset mode ('data'); image files have no split.", {
       option: 'split',
     });
   }
-  if (given.has('images') && given.has('n')) {
+  if (direct && given.has('n')) {
     throw invalidArgument("explain: 'n' counts dataset inputs ('data'); with image files, give the files.", {
       option: 'n',
     });
@@ -273,13 +278,13 @@ async function prepare(input: unknown, ctx: TaskContext<ExplainTaskProgress>): P
       { option: 'model' },
     );
   }
-  if (spec.images !== undefined && spec.data !== undefined) {
+  if ((spec.images !== undefined || spec.inputs !== undefined) && spec.data !== undefined) {
     throw invalidArgument("explain: give either 'images' or 'data', not both.", { option: 'images' });
   }
   if (spec.images !== undefined && spec.images.length === 0) {
     throw invalidArgument("explain: 'images' names no file.", { option: 'images' });
   }
-  if (spec.target === 'label' && spec.images !== undefined) {
+  if (spec.target === 'label' && (spec.images !== undefined || spec.inputs !== undefined)) {
     throw invalidArgument(
       "explain: target 'label' needs labelled inputs ('data'); image files have none. Use predicted, original " +
         'or a class.',
@@ -330,7 +335,12 @@ async function explainModel(
       assertBudgetsFit([job.attack.budget], model.bounds, job.attack.norm, "'eps'");
     }
     const target = targetRule(model, name, spec.target);
-    if (first !== undefined && spec.images === undefined && !sameClasses(model, first.classNames)) {
+    if (
+      first !== undefined &&
+      spec.images === undefined &&
+      spec.inputs === undefined &&
+      !sameClasses(model, first.classNames)
+    ) {
       // A dataset narrowed to a model's classes is another sample: only image files are the same inputs.
       throw invalidArgument(
         `explain: ${name} has other classes than ${job.names[0]}, so it would get other dataset inputs; ` +
@@ -488,9 +498,10 @@ async function loadInputs(
   sources: string[];
   info: DataInfo | undefined;
 }> {
-  if (spec.images !== undefined) {
-    const x = await loadImageInputs(model, spec.images);
-    return { x, labels: undefined, sources: spec.images.map((f) => path.basename(f)), info: undefined };
+  const given = await loadGivenInputs(model, spec);
+  if (given !== undefined) {
+    const sources = spec.images !== undefined ? given.sources.map((f) => path.basename(f)) : given.sources;
+    return { x: given.x, labels: undefined, sources, info: undefined };
   }
   const sample = await loadModelSample(model, {
     data: dataName ?? model.metadata.dataset ?? 'mnist',

@@ -155,3 +155,81 @@ export async function loadImageInputs(model: Classifier, files: readonly string[
   }
   return pixelsToInputs(pixels, [files.length, height, width, channels], model.bounds);
 }
+
+/**
+ * Raw inputs (a spec's `inputs`: nested numbers [n, height, width, channels]) as a tensor, after checking that
+ * they are what the model takes: its input shape, finite numbers, within its bounds. A program that sends them
+ * has already preprocessed its images, so nothing is resized or rescaled; the message says what was expected.
+ */
+export function rawInputs(model: Classifier, inputs: unknown): tf.Tensor4D {
+  const [height, width, channels] = model.inputShape;
+  const [lo, hi] = model.bounds;
+  const expected = `[n, ${height}, ${width}, ${channels}] (the model's input shape) with values in [${lo}, ${hi}]`;
+  const bad = (where: string, what: string) =>
+    invalidArgument(`inputs${where} ${what}; expected ${expected}.`, { option: 'inputs' });
+  if (!Array.isArray(inputs) || inputs.length === 0) throw bad('', 'must be a non-empty list of inputs');
+  const size = height * width * channels;
+  const values = new Float32Array(inputs.length * size);
+  let k = 0;
+  inputs.forEach((image: unknown, i) => {
+    if (!Array.isArray(image) || image.length !== height) {
+      throw bad(`[${i}]`, `has ${Array.isArray(image) ? image.length : 'no'} rows, not ${height}`);
+    }
+    image.forEach((row: unknown, y) => {
+      if (!Array.isArray(row) || row.length !== width) {
+        throw bad(`[${i}][${y}]`, `has ${Array.isArray(row) ? row.length : 'no'} columns, not ${width}`);
+      }
+      row.forEach((pixel: unknown, x) => {
+        if (!Array.isArray(pixel) || pixel.length !== channels) {
+          throw bad(
+            `[${i}][${y}][${x}]`,
+            `has ${Array.isArray(pixel) ? pixel.length : 'no'} channels, not ${channels}`,
+          );
+        }
+        pixel.forEach((v: unknown, c) => {
+          if (typeof v !== 'number' || !Number.isFinite(v)) {
+            throw bad(
+              `[${i}][${y}][${x}][${c}]`,
+              `is ${JSON.stringify(v) ?? String(v)}, not a finite number`,
+            );
+          }
+          if (v < lo || v > hi) throw bad(`[${i}][${y}][${x}][${c}]`, `is ${v}, outside the bounds`);
+          values[k++] = v;
+        });
+      });
+    });
+  });
+  return tf.tensor4d(values, [inputs.length, height, width, channels], 'float32');
+}
+
+/** Where a task's given inputs come from: image files, or raw inputs (`inputs`); never both. */
+export interface GivenInputs {
+  images?: readonly string[];
+  inputs?: unknown;
+}
+
+/** 'inputs#0', 'inputs#1', ...: how raw inputs are named in results (they have no file name). */
+export function rawInputSources(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `inputs#${i}`);
+}
+
+/**
+ * The inputs a spec gives directly (image files or raw inputs) in the model's input space, with a name per
+ * input; undefined when it gives neither (a dataset sample then). The caller disposes x.
+ */
+export async function loadGivenInputs(
+  model: Classifier,
+  given: GivenInputs,
+): Promise<{ x: tf.Tensor4D; sources: string[] } | undefined> {
+  if (given.images !== undefined && given.inputs !== undefined) {
+    throw invalidArgument('Give either image files or raw inputs, not both.', { option: 'inputs' });
+  }
+  if (given.inputs !== undefined) {
+    const x = rawInputs(model, given.inputs);
+    return { x, sources: rawInputSources(x.shape[0]) };
+  }
+  if (given.images !== undefined) {
+    return { x: await loadImageInputs(model, given.images), sources: [...given.images] };
+  }
+  return undefined;
+}

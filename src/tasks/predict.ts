@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { invalidArgument } from '../errors.js';
 import type { Model } from '../models/model.js';
-import { loadImageInputs, loadModelSample } from './model-data.js';
+import { loadGivenInputs, loadModelSample } from './model-data.js';
 import { openModel } from './model-source.js';
 import { PREDICT_DEFAULT_MODEL, predictSchema } from './predict-spec.js';
 import { parseSpec } from './spec.js';
@@ -33,11 +33,12 @@ export const predictTask: Task<typeof predictSchema, PredictResult> = {
   title: 'Classify images or dataset samples: top-k classes with confidences',
   schema: predictSchema,
   async run(input, ctx: TaskContext = {}) {
-    if (input.images !== undefined && input.split !== undefined) {
+    if ((input.images !== undefined || input.inputs !== undefined) && input.split !== undefined) {
       throw invalidArgument('--split is for dataset samples (--data); image files have no split.');
     }
     const spec = parseSpec(predictSchema, input, 'predict');
-    if (spec.images && spec.data) throw invalidArgument('Give either --image or --data, not both.');
+    if ((spec.images || spec.inputs) && spec.data)
+      throw invalidArgument('Give either --image or --data, not both.');
     const source = await openModel(spec.model, {
       defaultName: PREDICT_DEFAULT_MODEL,
       labels: spec.labels,
@@ -47,10 +48,10 @@ export const predictTask: Task<typeof predictSchema, PredictResult> = {
     try {
       const notes: string[] = [];
       let predictions: Prediction[];
-      if (spec.images !== undefined) {
-        const x = await loadImageInputs(model, spec.images);
-        const tops = await topK(source.target, x, spec.top).finally(() => x.dispose());
-        predictions = tops.map((top, i) => ({ source: spec.images?.[i] ?? '', top }));
+      const given = await loadGivenInputs(model, spec);
+      if (given !== undefined) {
+        const tops = await topK(source.target, given.x, spec.top).finally(() => given.x.dispose());
+        predictions = tops.map((top, i) => ({ source: given.sources[i], top }));
       } else {
         const sample = await loadModelSample(model, spec);
         notes.push(...sample.info.notes);
