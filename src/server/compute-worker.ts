@@ -1,0 +1,56 @@
+import { initNodeBackend } from '../backend/node-backend.js';
+import { AdvkitError } from '../errors.js';
+import { attackTask } from '../tasks/attack.js';
+import { explainTask } from '../tasks/explain.js';
+import { predictTask } from '../tasks/predict.js';
+import type { Artifact, TaskResult } from '../tasks/task.js';
+
+/**
+ * The entry of a compute thread (piscina runs the compiled file, dist/server/compute-worker.js): one task run
+ * per call, off the server's event loop, so health checks and uploads are answered while attacks compute.
+ * Cancellation is cooperative: the server sets a shared flag (a client left, the request timed out) that this
+ * thread turns into the task's AbortSignal, so the thread survives and its backend stays warm.
+ */
+export interface ComputeRequest {
+  task: 'predict' | 'attack' | 'explain';
+  spec: Record<string, unknown>;
+  /** Int32Array over it: [0] becomes 1 when the caller cancels. */
+  cancel: SharedArrayBuffer;
+  /** Threads of the native engine or wasm in this worker. */
+  threads: number;
+}
+
+/** A task's output, or its error as plain data (an AdvkitError's class does not survive the thread hop). */
+export type ComputeResponse =
+  | { ok: true; result: TaskResult; artifacts: Artifact[] }
+  | { ok: false; code: string; message: string; stack?: string };
+
+let backend: Promise<string> | undefined;
+
+const TASKS = { predict: predictTask, attack: attackTask, explain: explainTask } as const;
+
+export default async function run(req: ComputeRequest): Promise<ComputeResponse> {
+  const flag = new Int32Array(req.cancel);
+  const controller = new AbortController();
+  // Tasks yield between batches and steps, so a poll is enough; a cancel lands within one step.
+  const poll = setInterval(() => {
+    if (Atomics.load(flag, 0) === 1) controller.abort();
+  }, 25);
+  try {
+    backend ??= initNodeBackend({ threads: req.threads });
+    await backend;
+    if (Atomics.load(flag, 0) === 1) controller.abort();
+    const task = TASKS[req.task];
+    // The spec was checked by the guard and is checked again by the task's parseSpec.
+    const out = await task.run(req.spec as never, { signal: controller.signal });
+    return { ok: true, result: out.result, artifacts: out.artifacts };
+  } catch (err) {
+    if (err instanceof AdvkitError) return { ok: false, code: err.code, message: err.message };
+    if (controller.signal.aborted)
+      return { ok: false, code: 'ABORTED', message: 'The request was cancelled.' };
+    const message = err instanceof Error ? err.message : String(err);
+    return { ok: false, code: 'INTERNAL', message, stack: err instanceof Error ? err.stack : undefined };
+  } finally {
+    clearInterval(poll);
+  }
+}
