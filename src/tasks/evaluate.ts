@@ -73,7 +73,7 @@ const SANITY_RESEED = 0x5a41;
  * report. With `ctx.stateDir` the work is saved per chunk and a rerun of the same spec resumes exactly; with
  * `ctx.executeChunks` the chunks run on other processes or machines, with the same result.
  */
-export const evaluateTask: Task<typeof evaluateSchema, EvaluateResult, EvaluateProgress> = {
+export const evaluateTask: Task<typeof evaluateSchema, EvaluateResult, EvaluateProgress, EvaluateContext> = {
   name: 'evaluate',
   title: 'Robust accuracy under the AutoAttack protocol, with sanity checks and a report',
   schema: evaluateSchema,

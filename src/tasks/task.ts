@@ -7,7 +7,12 @@ import type { Static, TObject } from 'typebox';
  * CLI, the HTTP server, a queue worker, the playground) map their input to a spec and render the output;
  * they hold no protocol of their own.
  */
-export interface Task<S extends TObject, R extends TaskResult, P = never> {
+export interface Task<
+  S extends TObject,
+  R extends TaskResult,
+  P = never,
+  C extends TaskContext<P> = TaskContext<P>,
+> {
   /** 'evaluate': the CLI command, the HTTP route segment and the job type. */
   readonly name: string;
   /** One line for listings and the OpenAPI summary. */
@@ -15,7 +20,7 @@ export interface Task<S extends TObject, R extends TaskResult, P = never> {
   /** The spec's schema: types, CLI flags, HTTP validation, OpenAPI and forms all come from it. */
   readonly schema: S;
   /** Checks the spec (defaults fill in what is missing), then does the work. */
-  run(spec: TaskInput<S>, ctx?: TaskContext<P>): Promise<TaskOutput<R>>;
+  run(spec: TaskInput<S>, ctx?: C): Promise<TaskOutput<R>>;
 }
 
 /** What a caller passes: any part of the spec; the task checks it and fills in the defaults. */
