@@ -26,6 +26,21 @@ describe('randomResizePad', () => {
     tf.dispose(x);
   });
 
+  it('draws size and offset per image (Xie et al.): copies of one image in a batch come out different', () => {
+    const before = tf.memory().numTensors;
+    const one = images([1, 12, 12, 3]);
+    const batch = tf.tile(one, [8, 1, 1, 1]);
+    const y = randomResizePad(0.5).apply(batch, { bounds: [0, 1], rng: new Rng(2) });
+    const rows = tf.unstack(y).map((r) => {
+      const v = r.dataSync().join(',');
+      r.dispose();
+      return v;
+    });
+    expect(new Set(rows).size).toBeGreaterThan(1);
+    tf.dispose([one, batch, y]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('is the identity at ratio 0, and needs an rng', () => {
     const x = images([1, 5, 5, 1]);
     const y = randomResizePad(0).apply(x, { bounds: [0, 1], rng: new Rng(1) });
