@@ -39,7 +39,8 @@ export function decodeBase64Image(text: unknown, name: string): UploadedImage {
 export async function checkImageHeader(image: UploadedImage, maxPixels: number): Promise<string> {
   let meta: Metadata;
   try {
-    meta = await sharp(image.bytes, { limitInputPixels: maxPixels }).metadata();
+    // metadata() reads the header only; the size check below names the image and the limit.
+    meta = await sharp(image.bytes, { limitInputPixels: false }).metadata();
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new AdvkitError(
