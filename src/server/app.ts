@@ -94,6 +94,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       message: `No route ${req.method} ${req.url.split('?')[0]}; GET /openapi.json lists the routes.`,
     }),
   );
+  // A client that leaves gets no response, so it is counted here, as 499 (nginx's "client closed request").
+  app.addHook('onRequestAbort', async (req) => {
+    metrics.requests.inc({ route: req.routeOptions.url ?? 'unmatched', method: req.method, status: '499' });
+  });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });

@@ -145,8 +145,11 @@ async function runTaskRoute(
   if (staged !== undefined) spec.images = staged.files;
   const controller = new AbortController();
   // A client that leaves before its answer cancels its work; a finished reply closes too, harmlessly.
+  let left = false;
   const onClose = () => {
-    if (!reply.raw.writableFinished) controller.abort();
+    if (reply.raw.writableFinished) return;
+    left = true;
+    controller.abort();
   };
   reply.raw.once('close', onClose);
   const timeout = setTimeout(() => controller.abort(), ctx.limits.requestTimeoutMs);
@@ -156,11 +159,16 @@ async function runTaskRoute(
     const out = await ctx.pool.run(task, spec, controller.signal);
     return respond(task, redact(out.result, names), out.artifacts);
   } catch (err) {
+    if (left) {
+      // Nobody reads this answer and Fastify records no response for it: count it as nginx's 499.
+      const route = req.routeOptions.url ?? 'unmatched';
+      ctx.metrics.requests.inc({ route, method: req.method, status: '499' });
+    }
     if (err instanceof AdvkitError) {
       // The task's message may name a staged file or a model directory: the client knows them by name.
       err.message = String(redact(err.message, names));
     }
-    if (controller.signal.aborted && !reply.raw.destroyed && !reply.raw.writableFinished) {
+    if (controller.signal.aborted && !left) {
       throw new HttpError(
         503,
         'TIMEOUT',
