@@ -13,6 +13,8 @@ import { registerVisualizeCommand } from './commands/visualize.js';
 import { registerExplainCommand } from './commands/explain.js';
 import { registerCertifyCommand } from './commands/certify.js';
 import { registerDetectCommand } from './commands/detect.js';
+import { registerWorkerCommand } from './commands/worker.js';
+import { registerServeCommand } from './commands/serve.js';
 import { ADVKIT_VERSION } from '../version.js';
 
 export interface CliIo {
@@ -43,6 +45,8 @@ export function buildProgram(io: CliIo): Command {
   registerExplainCommand(program, io);
   registerCertifyCommand(program, io);
   registerDetectCommand(program, io);
+  registerWorkerCommand(program, io);
+  registerServeCommand(program, io);
   registerInfoCommand(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });

@@ -1,0 +1,196 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { AdvkitError, invalidArgument } from '../../errors.js';
+import { buildServer, type ServerOptions } from '../../server/app.js';
+import { DEFAULT_LIMITS, type ServerLimits } from '../../server/limits.js';
+import { ServerMetrics } from '../../server/metrics.js';
+import { ModelCatalog } from '../../server/model-catalog.js';
+import { initNodeBackend } from '../../backend/node-backend.js';
+import type { CliIo } from '../main.js';
+
+interface ServeFlags {
+  models?: string;
+  host: string;
+  port: string;
+  apiKeys?: string;
+  workers: string;
+  cors?: string[];
+  bodyLimit?: string;
+  maxPixels?: string;
+  maxBatch?: string;
+  maxCost?: string;
+  maxQueue?: string;
+  timeout?: string;
+  rateLimit?: string;
+  quiet?: boolean;
+}
+
+/**
+ * `advkit serve`: the HTTP API (predict, attack and explain with served models; OpenAPI at /openapi.json, docs
+ * at /docs) until SIGINT or SIGTERM, which close the server and its compute threads. It binds to 127.0.0.1
+ * unless told otherwise: with --host 0.0.0.0 give --api-keys too.
+ */
+export function registerServeCommand(program: Command, io: CliIo): void {
+  program
+    .command('serve')
+    .description(
+      'Serve the HTTP API: predict, attack and explain with the bundled models (and those in --models). ' +
+        'OpenAPI at /openapi.json, docs at /docs, Prometheus metrics at /metrics.',
+    )
+    .option('--models <dir>', 'also serve every model folder (model.json) in this directory, by folder name')
+    .option(
+      '--host <address>',
+      'address to listen on (0.0.0.0: every interface; give --api-keys then)',
+      '127.0.0.1',
+    )
+    .option('--port <number>', 'port to listen on (0: any free port)', '8080')
+    .option('--api-keys <file>', 'require a bearer API key: one key per line (# starts a comment)')
+    .option('--workers <n>', 'compute threads, each running one task at a time', '1')
+    .option('--cors <origins...>', 'allow browsers on these origins (default: CORS off)')
+    .option('--body-limit <bytes>', `largest request body (default: ${DEFAULT_LIMITS.bodyLimit})`)
+    .option('--max-pixels <n>', `largest uploaded image in pixels (default: ${DEFAULT_LIMITS.maxPixels})`)
+    .option('--max-batch <n>', `images per request (default: ${DEFAULT_LIMITS.maxBatch})`)
+    .option(
+      '--max-cost <n>',
+      `gradient or query steps per attack request (default: ${DEFAULT_LIMITS.maxCost})`,
+    )
+    .option(
+      '--max-queue <n>',
+      `task runs waiting for a thread before 429 (default: ${DEFAULT_LIMITS.maxQueue})`,
+    )
+    .option('--timeout <seconds>', `longest task run (default: ${DEFAULT_LIMITS.requestTimeoutMs / 1000})`)
+    .option(
+      '--rate-limit <n>',
+      `requests per minute per key or address (default: ${DEFAULT_LIMITS.rateLimitPerMinute})`,
+    )
+    .option('--quiet', 'no request log')
+    // The evaluation jobs add --redis <url> and --state-dir <dir> here (see evaluationJobs below).
+    .action(async (flags: ServeFlags) => {
+      const options = await serverOptions(flags);
+      const port = positiveOrZero(flags.port, '--port');
+      const app = await buildServer(options);
+      const jobs = await evaluationJobs(flags, options);
+      let address: string;
+      try {
+        address = await app.listen({ host: flags.host, port });
+      } catch (err) {
+        await app.close();
+        await jobs.close();
+        const reason = err instanceof Error ? err.message : String(err);
+        throw invalidArgument(`Cannot listen on ${flags.host}:${port}: ${reason}.`);
+      }
+      const models = options.catalog.list().length;
+      io.stdout(
+        `advkit serve: ${address} (${models} models; docs ${address}/docs; ` +
+          `${options.apiKeys !== undefined ? `${options.apiKeys.length} API keys` : 'no API keys'})\n`,
+      );
+      for (const s of options.catalog.skipped) io.stderr(`advkit serve: skipped ${s.dir}: ${s.reason}\n`);
+      const signal = await untilSignal();
+      io.stdout(`advkit serve: ${signal}, closing\n`);
+      await app.close();
+      await jobs.close();
+    });
+}
+
+/**
+ * The place of the evaluation jobs (issue 15, section 2), wired by their author: with --state-dir (and --redis
+ * for BullMQ workers), create the runner and register its routes after authentication:
+ *
+ *   const runner = await createJobRunner({ stateDir, redis, metrics: options.metrics });
+ *   options.plugins.push({ plugin: evaluationRoutes, options: { jobs: runner, catalog: options.catalog } });
+ *   return { close: () => runner.close() };
+ *
+ * It runs before buildServer registers the plugins, so it must push onto `options.plugins` first; today it
+ * adds nothing.
+ */
+async function evaluationJobs(
+  _flags: ServeFlags,
+  _options: ServerOptions & { plugins: NonNullable<ServerOptions['plugins']> },
+): Promise<{ close: () => Promise<void> }> {
+  return { close: async () => {} };
+}
+
+async function serverOptions(
+  flags: ServeFlags,
+): Promise<ServerOptions & { plugins: NonNullable<ServerOptions['plugins']> }> {
+  const apiKeys = flags.apiKeys === undefined ? undefined : await readApiKeys(flags.apiKeys);
+  const workers = positive(flags.workers, '--workers');
+  const limits: Partial<ServerLimits> = {};
+  const set = (key: keyof ServerLimits, raw: string | undefined, flag: string, scale = 1) => {
+    if (raw !== undefined) limits[key] = positive(raw, flag) * scale;
+  };
+  set('bodyLimit', flags.bodyLimit, '--body-limit');
+  set('maxPixels', flags.maxPixels, '--max-pixels');
+  set('maxBatch', flags.maxBatch, '--max-batch');
+  set('maxCost', flags.maxCost, '--max-cost');
+  set('maxQueue', flags.maxQueue, '--max-queue');
+  set('requestTimeoutMs', flags.timeout, '--timeout', 1000);
+  set('rateLimitPerMinute', flags.rateLimit, '--rate-limit');
+  // A model without advkit.json is loaded once to learn its shape, which needs a backend in this thread.
+  if (flags.models !== undefined) await initNodeBackend({ threads: 1 });
+  const catalog = await ModelCatalog.open({ modelsDir: flags.models });
+  return {
+    catalog,
+    ...(apiKeys !== undefined ? { apiKeys } : {}),
+    ...(flags.cors !== undefined ? { cors: flags.cors } : {}),
+    limits,
+    workers,
+    metrics: new ServerMetrics(),
+    plugins: [],
+    logger: flags.quiet === true ? false : { level: 'info' },
+  };
+}
+
+/** The keys of an --api-keys file: one per line, blank lines and # comments skipped. */
+async function readApiKeys(file: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new AdvkitError(
+      'NOT_FOUND',
+      `--api-keys: cannot read ${file} (${reason}); expected a file of keys, one per line.`,
+    );
+  }
+  const keys = text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  if (keys.length === 0)
+    throw invalidArgument(`--api-keys: ${file} holds no key; expected one key per line.`);
+  const short = keys.find((k) => k.length < 16);
+  if (short !== undefined) {
+    throw invalidArgument(
+      `--api-keys: a key in ${file} has ${short.length} characters; use at least 16 (random).`,
+    );
+  }
+  return keys;
+}
+
+function positive(raw: string, flag: string): number {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < 1) {
+    throw invalidArgument(`${flag} must be a positive integer, got '${raw}'.`);
+  }
+  return n;
+}
+
+function positiveOrZero(raw: string, flag: string): number {
+  return raw.trim() === '0' ? 0 : positive(raw, flag);
+}
+
+/** Resolves with the signal's name at the first SIGINT or SIGTERM, and stops listening for both. */
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (name: string) => () => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve(name);
+    };
+    const onInt = on('SIGINT');
+    const onTerm = on('SIGTERM');
+    process.once('SIGINT', onInt);
+    process.once('SIGTERM', onTerm);
+  });
+}
