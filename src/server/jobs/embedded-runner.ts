@@ -74,6 +74,7 @@ export class EmbeddedJobRunner implements JobRunner {
   private readonly running = new Map<string, Running>();
   private readonly listeners = new Map<string, Set<(e: JobEvent) => void>>();
   private readonly lastWrite = new Map<string, number>();
+  private readonly writes = new Map<string, Promise<void>>();
   private readonly concurrency: number;
   private closed = false;
 
@@ -94,6 +95,14 @@ export class EmbeddedJobRunner implements JobRunner {
     await runner.store.init();
     for (const job of await runner.store.list()) {
       if (job.status === 'queued' || job.status === 'running') {
+        // A job a closed runner left running waits again; its saved chunks are replayed when it starts.
+        if (job.status === 'running') {
+          Object.assign(job, {
+            status: 'queued',
+            progress: { ...QUEUED_PROGRESS, detail: 'waiting to resume' },
+          });
+          await runner.persist(job);
+        }
         runner.jobs.set(job.id, job);
         runner.queue.push(job.id);
       }
@@ -200,7 +209,7 @@ export class EmbeddedJobRunner implements JobRunner {
         startedAt: job.startedAt ?? new Date().toISOString(),
         progress: { fraction: 0, stage: 'starting', detail: 'loading the model and the data' },
       } satisfies Partial<JobInfo>);
-      await this.store.writeInfo(job);
+      await this.persist(job);
       this.updateMetrics();
       this.emit(id, { type: 'status', job: { ...job } });
       const dispatcher = this.options.chunks;
@@ -211,7 +220,7 @@ export class EmbeddedJobRunner implements JobRunner {
           onProgress: (p) => this.progress(job, p, plan),
           onNote: (note) => {
             job.notes.push(note);
-            void this.store.writeInfo(job).catch(() => undefined);
+            void this.persist(job).catch(() => undefined);
           },
           executeChunks:
             dispatcher === undefined
@@ -248,7 +257,7 @@ export class EmbeddedJobRunner implements JobRunner {
     const now = Date.now();
     if (now - (this.lastWrite.get(job.id) ?? 0) >= PROGRESS_WRITE_MS) {
       this.lastWrite.set(job.id, now);
-      void this.store.writeInfo(job).catch(() => undefined);
+      void this.persist(job).catch(() => undefined);
     }
   }
 
@@ -258,14 +267,33 @@ export class EmbeddedJobRunner implements JobRunner {
     if (status === 'cancelled') job.progress = { ...job.progress, stage: 'cancelled', detail: 'cancelled' };
     if (status === 'failed')
       job.progress = { ...job.progress, stage: 'failed', detail: job.error?.message ?? '' };
-    await this.store.writeInfo(job);
+    await this.persist(job);
     this.jobs.delete(id);
+    // No longer counted in depth() once finished, even before runJob has returned.
+    this.running.delete(id);
     this.lastWrite.delete(id);
     const info = await this.store.readInfo(id);
     this.emit(id, { type: 'status', job: info });
     this.listeners.delete(id);
     this.updateMetrics();
     return info;
+  }
+
+  /**
+   * Writes the job's status as it is now, after any write still under way for it: two renames in flight could
+   * land in either order, and a progress write landing after the final one would undo 'completed'.
+   */
+  private persist(job: JobInfo): Promise<void> {
+    const snapshot: JobInfo = { ...job, notes: [...job.notes] };
+    const previous = this.writes.get(job.id) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.store.writeInfo(snapshot));
+    this.writes.set(job.id, next);
+    void next
+      .finally(() => {
+        if (this.writes.get(job.id) === next) this.writes.delete(job.id);
+      })
+      .catch(() => undefined);
+    return next;
   }
 
   private emit(id: string, event: JobEvent): void {
