@@ -12,6 +12,7 @@ import {
   type JobInfo,
   type JobRunner,
 } from '../jobs/job-runner.js';
+import { buildServer } from '../app.js';
 import { ModelCatalog } from '../model-catalog.js';
 import { evaluationRoutes } from './evaluations.js';
 
@@ -229,5 +230,37 @@ describe('evaluation routes', () => {
     expect(res.body).toMatch(/^event: status\ndata: \{.*"status":"failed".*\}\n\n$/);
     const unknown = await app.inject({ method: 'GET', url: `/v1/evaluations/${randomUUID()}/events` });
     expect(unknown.statusCode).toBe(404);
+  });
+});
+
+describe('evaluation routes in the server', () => {
+  it('register as a plugin of buildServer, behind its error handler, and appear in /openapi.json', async () => {
+    const catalog = await ModelCatalog.open({});
+    const jobs = new ScriptedRunner();
+    const app = await buildServer({
+      catalog,
+      plugins: [{ plugin: evaluationRoutes, options: { jobs, catalog } }],
+    });
+    try {
+      const created = await app.inject({
+        method: 'POST',
+        url: '/v1/evaluations',
+        payload: { model: 'mnist-cnn', n: 8, eps: '0.1' },
+      });
+      expect(created.statusCode).toBe(202);
+      const unknown = await app.inject({ method: 'GET', url: `/v1/evaluations/${randomUUID()}` });
+      expect(unknown.statusCode).toBe(404);
+      expect(unknown.json().code).toBe('NOT_FOUND');
+      const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+      const post = doc.paths['/v1/evaluations'].post;
+      const body = post.requestBody.content['application/json'].schema;
+      expect(Object.keys(body.properties)).toEqual(
+        expect.arrayContaining(['model', 'n', 'eps', 'suite', 'chunk']),
+      );
+      expect(body.properties.dataDir).toBeUndefined();
+      expect(doc.paths['/v1/evaluations/{id}/events'].get).toBeDefined();
+    } finally {
+      await app.close();
+    }
   });
 });
