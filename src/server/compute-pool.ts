@@ -67,6 +67,22 @@ export class ComputePool {
     return this.running;
   }
 
+  /** Whether a new run would be refused: every thread computes and the queue is full. */
+  get saturated(): boolean {
+    return this.running >= this.opts.workers && this.queue.length >= this.opts.maxQueue;
+  }
+
+  /** The refusal of a run when saturated: 429, with what is computing and waiting, and Retry-After. */
+  busyError(): HttpError {
+    return new HttpError(
+      429,
+      'BUSY',
+      `The server is busy: ${this.running} task runs are computing and ${this.queue.length} are waiting ` +
+        `(the queue holds ${this.opts.maxQueue}); retry after the time in Retry-After.`,
+      { retryAfter: 5 },
+    );
+  }
+
   /**
    * Runs a task on a compute thread. Refused at once (429) when the queue is full; ABORTED when `signal`
    * fires, whether the run waits or computes.
@@ -78,17 +94,7 @@ export class ComputePool {
   ): Promise<{ result: TaskResult; artifacts: Artifact[] }> {
     if (this.closed) return Promise.reject(new HttpError(503, 'UNAVAILABLE', 'The server is shutting down.'));
     if (signal?.aborted) return Promise.reject(aborted());
-    if (this.running >= this.opts.workers && this.queue.length >= this.opts.maxQueue) {
-      return Promise.reject(
-        new HttpError(
-          429,
-          'BUSY',
-          `The server is busy: ${this.running} task runs are computing and ${this.queue.length} are waiting ` +
-            `(the queue holds ${this.opts.maxQueue}); retry after the time in Retry-After.`,
-          { retryAfter: 5 },
-        ),
-      );
-    }
+    if (this.saturated) return Promise.reject(this.busyError());
     const req: ComputeRequest = {
       task,
       spec,

@@ -1,3 +1,5 @@
+import { readlinkSync } from 'node:fs';
+import os from 'node:os';
 import { initNodeBackend } from '../backend/node-backend.js';
 import { AdvkitError } from '../errors.js';
 import { attackTask } from '../tasks/attack.js';
@@ -26,6 +28,21 @@ export type ComputeResponse =
   | { ok: false; code: string; message: string; stack?: string };
 
 let backend: Promise<string> | undefined;
+
+/**
+ * Lowers this thread's CPU priority (nice 10; Linux sets priorities per thread), so that on busy cores the
+ * server's event loop, which answers /healthz, uploads and 429s, runs before the task computing here. Elsewhere,
+ * or without /proc, the thread keeps the process's priority.
+ */
+function lowerPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) os.setPriority(tid, 10);
+  } catch {
+    // not Linux, or not allowed: the priority is a courtesy, not a requirement
+  }
+}
+lowerPriority();
 
 const TASKS = { predict: predictTask, attack: attackTask, explain: explainTask } as const;
 

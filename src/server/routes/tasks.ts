@@ -43,6 +43,10 @@ export async function taskRoutes(app: FastifyInstance, ctx: ServerContext): Prom
             429: errorSchema,
           },
         },
+        // A full queue refuses at once, before the body is read, parsed and its images staged.
+        onRequest: async () => {
+          if (ctx.pool.saturated) throw ctx.pool.busyError();
+        },
       },
       (req, reply) => runTaskRoute(task, req, reply, ctx),
     );
