@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../../backend/node-backend.js';
 import { realDataRoot } from '../../data/test-utils/real-data.js';
 import type { EvaluationReport } from '../../evaluate/report-types.js';
-import { evaluateTask } from '../../tasks/evaluate.js';
+import { evaluateTask, evaluationStatePath } from '../../tasks/evaluate.js';
 import { packageRoot } from '../../util/node/package-root.js';
 import { ChunkWorker } from './chunk-worker.js';
 import { createJobRunner } from './create-job-runner.js';
@@ -101,6 +101,30 @@ describe.runIf(runnable)('BullMQ backend', () => {
       });
       return { child, output: () => output, started };
     }
+
+    it('a coordinator closed mid-job: a new one on the same state dir and Redis resumes it to the same result', async () => {
+      const worker = await ChunkWorker.start({ redis: redis.url });
+      try {
+        const first = await createJobRunner({ stateDir, redis: redis.url });
+        const job = await first.submit({ ...TINY_SPEC });
+        const state = evaluationStatePath(path.join(stateDir, 'jobs', job.id, 'state'));
+        const until = Date.now() + 60_000;
+        while (!existsSync(state) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+        expect(existsSync(state)).toBe(true);
+        await first.close();
+        const second = await createJobRunner({ stateDir, redis: redis.url });
+        try {
+          const done = await waitForStatus(second, job.id);
+          expect(done.status).toBe('completed');
+          expect(done.notes.some((n) => n.startsWith('resumed:'))).toBe(true);
+          expect(perPoint(done.result!.report)).toEqual(perPoint(await referenceReport()));
+        } finally {
+          await second.close();
+        }
+      } finally {
+        await worker.close();
+      }
+    });
 
     it('a worker SIGKILLed mid-chunk: the chunk is retried elsewhere, the job completes with the single-process result; SIGTERM stops a worker cleanly', async () => {
       const a = spawnWorker();
