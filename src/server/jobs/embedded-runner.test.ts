@@ -55,7 +55,13 @@ describe('embedded runner: restarts', () => {
     await first.close();
     expect((await first.get(job.id)).status).toBe('running');
 
-    const second = await EmbeddedJobRunner.open({ stateDir });
+    const gauge = new Map<string, number>();
+    const second = await EmbeddedJobRunner.open({
+      stateDir,
+      metrics: { setJobs: (state, count) => gauge.set(state, count) },
+    });
+    // Both jobs wait again, the one that was running first.
+    expect(gauge.get('queued')! + gauge.get('running')!).toBe(2);
     try {
       const notes: string[] = [];
       const done = await waitForStatus(second, job.id);
@@ -65,6 +71,7 @@ describe('embedded runner: restarts', () => {
       expect(perPoint(done.result!.report)).toEqual(perPoint(await referenceReport()));
       // The job queued behind it was picked up too.
       expect((await waitForStatus(second, queuedBehind.id)).status).toBe('completed');
+      expect(Object.fromEntries(gauge)).toMatchObject({ queued: 0, running: 0, completed: 2, failed: 0 });
     } finally {
       await second.close();
     }

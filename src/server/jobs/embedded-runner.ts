@@ -75,6 +75,8 @@ export class EmbeddedJobRunner implements JobRunner {
   private readonly listeners = new Map<string, Set<(e: JobEvent) => void>>();
   private readonly lastWrite = new Map<string, number>();
   private readonly writes = new Map<string, Promise<void>>();
+  /** Jobs on disk that ended, by how (for the metrics). */
+  private readonly finished = new Map<JobStatus, number>();
   private readonly concurrency: number;
   private closed = false;
 
@@ -94,6 +96,8 @@ export class EmbeddedJobRunner implements JobRunner {
     const runner = new EmbeddedJobRunner(options);
     await runner.store.init();
     for (const job of await runner.store.list()) {
+      if (FINISHED.has(job.status))
+        runner.finished.set(job.status, (runner.finished.get(job.status) ?? 0) + 1);
       if (job.status === 'queued' || job.status === 'running') {
         // A job a closed runner left running waits again; its saved chunks are replayed when it starts.
         if (job.status === 'running') {
@@ -271,6 +275,7 @@ export class EmbeddedJobRunner implements JobRunner {
     this.jobs.delete(id);
     // No longer counted in depth() once finished, even before runJob has returned.
     this.running.delete(id);
+    this.finished.set(status, (this.finished.get(status) ?? 0) + 1);
     this.lastWrite.delete(id);
     const info = await this.store.readInfo(id);
     this.emit(id, { type: 'status', job: info });
@@ -305,6 +310,7 @@ export class EmbeddedJobRunner implements JobRunner {
     if (metrics === undefined) return;
     metrics.setJobs('queued', this.queue.length);
     metrics.setJobs('running', this.running.size);
+    for (const status of FINISHED) metrics.setJobs(status, this.finished.get(status) ?? 0);
   }
 }
 
