@@ -51,6 +51,11 @@ describe('API keys and the rate limit', () => {
     expect(limited.json()).toMatchObject({ code: 'RATE_LIMITED' });
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect((await get('key-two')).statusCode).toBe(200);
+    // Wrong keys count per address, with the two keyless requests of the test above: guessing with a new token
+    // each time does not get past the limit.
+    const guesses: number[] = [];
+    for (let i = 0; i < 3; i++) guesses.push((await get(`guess-${i}`)).statusCode);
+    expect(guesses).toEqual([401, 401, 429]);
     expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
   });
 });

@@ -151,15 +151,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   await app.register(async (scope) => {
     const keys = opts.apiKeys !== undefined ? new ApiKeys(opts.apiKeys) : undefined;
-    if (keys !== undefined) {
-      scope.addHook('onRequest', async (req) => {
-        if (!PUBLIC.some((p) => req.url === p || req.url.startsWith(`${p}/`))) keys.check(req);
-      });
-    }
+    // The rate limit (a hook of each route's onRequest) comes before the key check (preParsing, still before the
+    // body is read), so that wrong keys count too, per address.
     await scope.register(rateLimit, {
       max: limits.rateLimitPerMinute,
       timeWindow: 60_000,
-      keyGenerator: rateLimitKey,
+      keyGenerator: (req) => rateLimitKey(req, keys),
       errorResponseBuilder: (_req, context) =>
         new HttpError(
           429,
@@ -167,6 +164,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
           `Too many requests: at most ${context.max} a minute per API key (or address); retry in ${context.after}.`,
         ),
     });
+    if (keys !== undefined) {
+      scope.addHook('preParsing', async (req) => {
+        if (!PUBLIC.some((p) => req.url === p || req.url.startsWith(`${p}/`))) keys.check(req);
+      });
+    }
     await modelRoutes(scope, ctx);
     await taskRoutes(scope, ctx);
     for (const { plugin, options } of opts.plugins ?? []) await scope.register(plugin, options ?? {});

@@ -24,6 +24,14 @@ export class ApiKeys {
     return match?.[1];
   }
 
+  /** Whether `token` is one of the keys, every key compared in constant time. */
+  valid(token: string): boolean {
+    const given = digest(token);
+    let ok = false;
+    for (const d of this.digests) ok = timingSafeEqual(d, given) || ok;
+    return ok;
+  }
+
   /** Throws 401 unless the request carries one of the keys. */
   check(req: FastifyRequest): void {
     const token = ApiKeys.token(req);
@@ -34,15 +42,19 @@ export class ApiKeys {
         'This server needs an API key: send "Authorization: Bearer <key>".',
       );
     }
-    const given = digest(token);
-    let ok = false;
-    for (const d of this.digests) ok = timingSafeEqual(d, given) || ok;
-    if (!ok) throw new HttpError(401, 'UNAUTHENTICATED', "The API key is not one of this server's keys.");
+    if (!this.valid(token)) {
+      throw new HttpError(401, 'UNAUTHENTICATED', "The API key is not one of this server's keys.");
+    }
   }
 }
 
-/** What rate limits count by: a digest of the API key (never the key itself, which would land in logs), else the address. */
-export function rateLimitKey(req: FastifyRequest): string {
+/**
+ * What rate limits count by: a valid API key (by its digest: the key itself would land in logs), else the
+ * client's address, so that guessing keys, each guess a new token, is limited per address.
+ */
+export function rateLimitKey(req: FastifyRequest, keys: ApiKeys | undefined): string {
   const token = ApiKeys.token(req);
-  return token === undefined ? `ip:${req.ip}` : `key:${digest(token).toString('hex').slice(0, 16)}`;
+  return keys !== undefined && token !== undefined && keys.valid(token)
+    ? `key:${digest(token).toString('hex').slice(0, 16)}`
+    : `ip:${req.ip}`;
 }

@@ -84,6 +84,11 @@ export function registerServeCommand(program: Command, io: CliIo): void {
         `advkit serve: ${address} (${models} models; docs ${address}/docs; ` +
           `${options.apiKeys !== undefined ? `${options.apiKeys.length} API keys` : 'no API keys'})\n`,
       );
+      if (options.apiKeys === undefined && !['127.0.0.1', '::1', 'localhost'].includes(flags.host)) {
+        io.stderr(
+          `advkit serve: warning: listening on ${flags.host} without --api-keys: anyone who reaches it can use it.\n`,
+        );
+      }
       for (const s of options.catalog.skipped) io.stderr(`advkit serve: skipped ${s.dir}: ${s.reason}\n`);
       const signal = await untilSignal();
       io.stdout(`advkit serve: ${signal}, closing\n`);

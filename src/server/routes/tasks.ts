@@ -43,8 +43,8 @@ export async function taskRoutes(app: FastifyInstance, ctx: ServerContext): Prom
             429: errorSchema,
           },
         },
-        // A full queue refuses at once, before the body is read, parsed and its images staged.
-        onRequest: async () => {
+        // A full queue refuses at once, after the key check but before the body is read and its images staged.
+        preParsing: async () => {
           if (ctx.pool.saturated) throw ctx.pool.busyError();
         },
       },
