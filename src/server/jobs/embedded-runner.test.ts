@@ -10,6 +10,7 @@ import { evaluateTask, evaluationStatePath } from '../../tasks/evaluate.js';
 import { EmbeddedJobRunner } from './embedded-runner.js';
 import {
   describeJobRunnerContract,
+  expectCode,
   perPoint,
   TINY_SPEC,
   waitForStatus,
@@ -45,6 +46,8 @@ describe('embedded runner: restarts', () => {
 
   it('a runner closed mid-job leaves it running; a new one on the same state dir resumes it to the same result', async () => {
     const first = await EmbeddedJobRunner.open({ stateDir });
+    // One runner per state dir: a second would resume the same jobs.
+    await expectCode(EmbeddedJobRunner.open({ stateDir }), 'INVALID_ARGUMENT');
     const job = await first.submit({ ...TINY_SPEC });
     const queuedBehind = await first.submit({ ...TINY_SPEC, eps: '0.3' });
     const state = evaluationStatePath(path.join(stateDir, 'jobs', job.id, 'state'));

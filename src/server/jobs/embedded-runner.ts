@@ -95,6 +95,7 @@ export class EmbeddedJobRunner implements JobRunner {
   static async open(options: EmbeddedRunnerOptions): Promise<EmbeddedJobRunner> {
     const runner = new EmbeddedJobRunner(options);
     await runner.store.init();
+    await runner.store.claim();
     for (const job of await runner.store.list()) {
       if (FINISHED.has(job.status))
         runner.finished.set(job.status, (runner.finished.get(job.status) ?? 0) + 1);
@@ -186,6 +187,7 @@ export class EmbeddedJobRunner implements JobRunner {
     await Promise.all(runs.map((run) => run.thread?.terminate()));
     await this.options.chunks?.close();
     this.listeners.clear();
+    await this.store.release();
   }
 
   private pump(): void {

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from '../../data/node/atomic-write.js';
 import { AdvkitError } from '../../errors.js';
@@ -13,6 +13,7 @@ import { checkJobId, unknownJob, type JobInfo } from './job-runner.js';
  */
 export class JobStore {
   readonly jobsDir: string;
+  private claimed = false;
 
   constructor(root: string) {
     this.jobsDir = path.join(root, 'jobs');
@@ -20,6 +21,35 @@ export class JobStore {
 
   async init(): Promise<void> {
     await mkdir(this.jobsDir, { recursive: true });
+  }
+
+  /**
+   * Makes this the only runner of these jobs: two runners on one state dir would both resume the same jobs. The
+   * claim is `jobs/runner.pid`; a claim whose process is gone (a killed server) is taken over.
+   */
+  async claim(): Promise<void> {
+    const lock = path.join(this.jobsDir, 'runner.pid');
+    const owner = await readFile(lock, 'utf8').then(
+      (text) => Number(text.trim()),
+      () => Number.NaN,
+    );
+    if (HELD.has(this.jobsDir) || (Number.isInteger(owner) && owner !== process.pid && isAlive(owner))) {
+      throw new AdvkitError(
+        'INVALID_ARGUMENT',
+        `The jobs in ${this.jobsDir} are run by another job runner (process ${HELD.has(this.jobsDir) ? process.pid : owner}); ` +
+          `give each server its own --state-dir (or remove ${lock} if no such server runs).`,
+      );
+    }
+    await writeFileAtomic(lock, new TextEncoder().encode(`${process.pid}\n`));
+    HELD.add(this.jobsDir);
+    this.claimed = true;
+  }
+
+  async release(): Promise<void> {
+    if (!this.claimed) return;
+    this.claimed = false;
+    HELD.delete(this.jobsDir);
+    await rm(path.join(this.jobsDir, 'runner.pid'), { force: true });
   }
 
   dir(id: string): string {
@@ -113,5 +143,18 @@ export class JobStore {
     return new AdvkitError('CORRUPT_DATA', `${location} ${what}; remove the job's folder to forget it.`, {
       file: location,
     });
+  }
+}
+
+/** The jobs dirs claimed by runners of this process. */
+const HELD = new Set<string>();
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
