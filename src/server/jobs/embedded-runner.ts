@@ -218,6 +218,8 @@ export class EmbeddedJobRunner implements JobRunner {
       await this.persist(job);
       this.updateMetrics();
       this.emit(id, { type: 'status', job: { ...job } });
+      // Closed while this job was starting: it stays for the next runner, and no thread outlives close().
+      if (this.closed) return;
       const dispatcher = this.options.chunks;
       const thread = new EvaluationThread(
         { spec, stateDir: this.store.evaluationDir(id), threads: this.options.engineThreads ?? 1 },
