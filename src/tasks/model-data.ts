@@ -190,7 +190,7 @@ export function rawInputs(model: Classifier, inputs: unknown): tf.Tensor4D {
           if (typeof v !== 'number' || !Number.isFinite(v)) {
             throw bad(
               `[${i}][${y}][${x}][${c}]`,
-              `is ${JSON.stringify(v) ?? String(v)}, not a finite number`,
+              `is ${typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v))}, not a finite number`,
             );
           }
           if (v < lo || v > hi) throw bad(`[${i}][${y}][${x}][${c}]`, `is ${v}, outside the bounds`);
