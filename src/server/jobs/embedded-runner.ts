@@ -3,7 +3,7 @@ import { AdvkitError } from '../../errors.js';
 import type { ChunkRecord } from '../../evaluate/evaluation-state.js';
 import { resolveSuite } from '../../evaluate/suites.js';
 import type { EvaluateProgress, EvaluationChunkRequest } from '../../tasks/evaluate.js';
-import { EvaluationThread } from './evaluation-worker.js';
+import { EvaluationThread } from './evaluation-thread-handle.js';
 import {
   FINISHED,
   jobProgress,
