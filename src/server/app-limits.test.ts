@@ -114,6 +114,27 @@ describe('the compute queue, the timeout and disconnects', () => {
   });
 });
 
+describe('closing', () => {
+  it('cancels the task runs in flight, each answered 503, and closes promptly', async () => {
+    const app = await buildServer({ catalog, workers: 1 });
+    await app.inject({ method: 'POST', url: '/v1/models/mnist-cnn/predict', payload: { inputs } });
+    const attack = () =>
+      app.inject({ method: 'POST', url: '/v1/models/mnist-cnn/attack', payload: longAttack });
+    const answers = Promise.all([attack(), attack()]);
+    await waitFor(() => app.advkit.pool.active === 1 && app.advkit.pool.queued === 1);
+    const started = performance.now();
+    await app.close();
+    expect(performance.now() - started).toBeLessThan(5000);
+    for (const res of await answers) {
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({
+        code: 'UNAVAILABLE',
+        message: expect.stringMatching(/shutting down/),
+      });
+    }
+  });
+});
+
 async function waitFor(done: () => boolean, ms = 10_000): Promise<void> {
   const until = Date.now() + ms;
   while (!done()) {

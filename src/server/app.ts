@@ -73,8 +73,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const ctx: ServerContext = { catalog: opts.catalog, pool, limits, metrics };
   app.decorate('advkit', ctx);
   let closing = false;
-  app.addHook('onClose', async () => {
+  // Closing first cancels the task runs (each answered 503), so that in-flight attacks do not hold the close
+  // for minutes; the threads end once the server has stopped.
+  app.addHook('preClose', async () => {
     closing = true;
+    pool.drain();
+  });
+  app.addHook('onClose', async () => {
     await pool.close();
   });
   // Only JSON and multipart bodies: a text/plain body is refused with 415 instead of failing validation.

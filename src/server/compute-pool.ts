@@ -26,6 +26,8 @@ interface Pending {
   reject: (err: unknown) => void;
   signal?: AbortSignal;
   onAbort?: () => void;
+  /** Cancelled because the server is closing (answered 503, not ABORTED). */
+  shutdown?: boolean;
 }
 
 /**
@@ -38,6 +40,8 @@ export class ComputePool {
   private readonly piscina: Piscina;
   private readonly queue: Pending[] = [];
   private running = 0;
+  /** The runs on a thread now, for drain(). */
+  private readonly active_ = new Set<Pending>();
   private closed = false;
 
   constructor(private readonly opts: ComputePoolOptions) {
@@ -92,7 +96,7 @@ export class ComputePool {
     spec: Record<string, unknown>,
     signal?: AbortSignal,
   ): Promise<{ result: TaskResult; artifacts: Artifact[] }> {
-    if (this.closed) return Promise.reject(new HttpError(503, 'UNAVAILABLE', 'The server is shutting down.'));
+    if (this.closed) return Promise.reject(shuttingDown());
     if (signal?.aborted) return Promise.reject(aborted());
     if (this.saturated) return Promise.reject(this.busyError());
     const req: ComputeRequest = {
@@ -112,10 +116,24 @@ export class ComputePool {
     });
   }
 
-  /** Stops taking work, cancels what waits and what runs, and ends the threads. */
-  async close(): Promise<void> {
+  /**
+   * Stops taking work and cancels what waits and what runs: each is answered 503 (shutting down) as soon as its
+   * task stops, so that the server's close does not wait for long attacks. The threads keep running; `close`
+   * ends them.
+   */
+  drain(): void {
     this.closed = true;
-    for (const p of this.queue.splice(0)) this.settle(p, () => p.reject(aborted()));
+    for (const p of this.queue.splice(0)) this.settle(p, () => p.reject(shuttingDown()));
+    for (const p of this.active_) {
+      p.shutdown = true;
+      Atomics.store(new Int32Array(p.req.cancel), 0, 1);
+    }
+    this.updateMetrics();
+  }
+
+  /** Drains, then ends the threads. */
+  async close(): Promise<void> {
+    this.drain();
     await this.piscina.destroy();
   }
 
@@ -136,15 +154,17 @@ export class ComputePool {
       const p = this.queue.shift();
       if (p === undefined) break;
       this.running++;
+      this.active_.add(p);
       this.piscina
         .run(p.req)
         .then((out: ComputeResponse) => {
           if (out.ok) this.settle(p, () => p.resolve({ result: out.result, artifacts: out.artifacts }));
-          else this.settle(p, () => p.reject(responseError(out)));
+          else this.settle(p, () => p.reject(p.shutdown === true ? shuttingDown() : responseError(out)));
         })
-        .catch((err: unknown) => this.settle(p, () => p.reject(err)))
+        .catch((err: unknown) => this.settle(p, () => p.reject(p.shutdown === true ? shuttingDown() : err)))
         .finally(() => {
           this.running--;
+          this.active_.delete(p);
           this.pump();
         });
     }
@@ -160,6 +180,17 @@ export class ComputePool {
     this.opts.metrics?.setQueueDepth(this.queue.length);
     this.opts.metrics?.computeRunning.set(this.running);
   }
+}
+
+function shuttingDown(): HttpError {
+  return new HttpError(
+    503,
+    'UNAVAILABLE',
+    'The server is shutting down; retry later or on another instance.',
+    {
+      retryAfter: 5,
+    },
+  );
 }
 
 function aborted(): AdvkitError {

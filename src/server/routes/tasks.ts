@@ -206,6 +206,7 @@ function respond(
     const picture = pngs.find((a) => a.name === 'attack.png');
     return { result, adversarial, ...(picture !== undefined ? { picture: base64(picture) } : {}) };
   }
+  if (task === 'predict') return { result };
   return { result, pictures: Object.fromEntries(pngs.map((a) => [a.name, base64(a)])) };
 }
 
