@@ -312,6 +312,16 @@ describe('explain', () => {
     expect(JSON.stringify(result)).not.toMatch(/advkit-serve-|\/models\/mnist-cnn/);
     expect((await sharp(Buffer.from(pictures['explain.png'], 'base64')).metadata()).format).toBe('png');
     await expectError(
+      await post('/v1/models/mnist-cnn/explain', {
+        inputs: filledInputs(16, MNIST, 0),
+        methods: 'smoothgrad',
+        samples: 2000,
+      }),
+      400,
+      'INVALID_ARGUMENT',
+      /explain: this request costs 32000 .* budget cap is 20000/,
+    );
+    await expectError(
       await post('/v1/models/mnist-cnn/explain', { images: [png.toString('base64')], patch: '/etc/x.png' }),
       400,
       'INVALID_ARGUMENT',

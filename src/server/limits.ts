@@ -107,13 +107,52 @@ export function attackCost(spec: Record<string, unknown>, images: number): numbe
   return images * budgets * eot * perImage;
 }
 
+/** Gradient passes per input of each attribution method, from its parameters (the adaptive IG's worst case). */
+function methodPasses(method: string, spec: Record<string, unknown>): number {
+  const num = (key: string, fallback: number): number => {
+    const v = spec[key];
+    return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : fallback;
+  };
+  if (method.startsWith('smoothgrad')) return num('samples', 50);
+  if (method === 'ig') return Math.max(num('steps', 32), num('maxSteps', 512));
+  return 1;
+}
+
+/**
+ * An explain request's cost in gradient passes, an estimate: inputs x models x the methods' passes (SmoothGrad's
+ * samples, IG's steps up to its maxSteps), plus the attack's steps when each input is also attacked
+ * ('pgd:steps=20'), doubled for the faithfulness scores. The randomization test ('sanity') is not counted; the
+ * request timeout bounds it.
+ */
+export function explainCost(spec: Record<string, unknown>, images: number): number {
+  const list = (v: unknown): string[] =>
+    Array.isArray(v) ? v.map(String) : typeof v === 'string' ? v.split(',').map((x) => x.trim()) : [];
+  const methods =
+    spec.methods === undefined ? ['saliency', 'smoothgrad', 'ig', 'gradcam'] : list(spec.methods);
+  const models = Math.max(1, list(spec.model).length);
+  let perInput = methods.reduce((sum, m) => sum + methodPasses(m, spec), 0);
+  if (typeof spec.attack === 'string' && spec.attack !== '') {
+    const [name, ...pairs] = spec.attack.split(':');
+    const params = Object.fromEntries(
+      pairs.map((pair) => {
+        const [key, value] = pair.split('=');
+        return [key, Number(value)];
+      }),
+    );
+    // The attacked rows are explained too.
+    perInput = perInput * 2 + attackCost({ attack: name, params }, 1);
+  }
+  if (spec.faithfulness === true) perInput *= 2;
+  return images * models * perInput;
+}
+
 /** Refuses an attack request whose cost is over the server's budget cap, naming the cap and the factors. */
 export function checkCost(cost: number, limits: ServerLimits, what: string): void {
   if (cost > limits.maxCost) {
     throw invalidArgument(
       `${what}: this request costs ${cost} gradient or query steps (images x budgets x EOT passes x the ` +
-        `attack's steps, restarts and queries); the server's budget cap is ${limits.maxCost} (${FLAG.maxCost}). ` +
-        'Use fewer images, budgets, steps or restarts.',
+        `attack's steps, restarts and queries, or the methods' samples and steps); the server's budget cap is ${limits.maxCost} (${FLAG.maxCost}). ` +
+        'Use fewer images, budgets, steps, samples or restarts.',
       { option: 'maxCost' },
     );
   }

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AdvkitError, invalidArgument } from '../../errors.js';
 import type { Artifact } from '../../tasks/task.js';
 import { HttpError } from '../http-errors.js';
-import { attackCost, checkBatch, checkCost } from '../limits.js';
+import { attackCost, checkBatch, checkCost, explainCost } from '../limits.js';
 import { decodeBase64Image, stageImages, type UploadedImage } from '../request-images.js';
 import { errorSchema, modelNameParams, taskBodySchema } from '../route-schemas.js';
 import type { ServerContext } from '../server-context.js';
@@ -145,6 +145,7 @@ async function runTaskRoute(
     checkCost(attackCost(spec, Math.max(1, count)), ctx.limits, 'attack');
     spec.adversarialImages = true;
   }
+  if (task === 'explain') checkCost(explainCost(spec, Math.max(1, count)), ctx.limits, 'explain');
   const staged = images.length > 0 ? await stageImages(images, ctx.limits.maxPixels) : undefined;
   if (staged !== undefined) spec.images = staged.files;
   const controller = new AbortController();
