@@ -259,6 +259,11 @@ describe('evaluation routes in the server', () => {
       );
       expect(body.properties.dataDir).toBeUndefined();
       expect(doc.paths['/v1/evaluations/{id}/events'].get).toBeDefined();
+      // An open event stream ends when the server closes, rather than holding the close until its job ends.
+      const events = app.inject({ method: 'GET', url: `${created.json().links.self}/events` });
+      await new Promise((r) => setTimeout(r, 20));
+      await app.close();
+      expect((await events).body).toContain('event: status');
     } finally {
       await app.close();
     }

@@ -83,6 +83,11 @@ export const evaluationRoutes: FastifyPluginAsync<EvaluationRoutesOptions> = asy
   const maxJobs = opts.maxJobs ?? DEFAULT_MAX_JOBS;
   const keepAliveMs = (opts.keepAliveSeconds ?? 15) * 1000;
   const errors = { 400: errorSchema, 404: errorSchema, 409: errorSchema, 429: errorSchema };
+  // Open event streams end when the server closes: it would otherwise wait for every watched job to end.
+  const streams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of [...streams]) end();
+  });
 
   app.post(
     '/v1/evaluations',
@@ -178,7 +183,7 @@ export const evaluationRoutes: FastifyPluginAsync<EvaluationRoutesOptions> = asy
         unsubscribe();
         throw err;
       }
-      streamEvents(reply, job, held, { unsubscribe, keepAliveMs, setWriter: (w) => (write = w) });
+      streamEvents(reply, job, held, { unsubscribe, keepAliveMs, setWriter: (w) => (write = w), streams });
     },
   );
 
@@ -210,7 +215,12 @@ function streamEvents(
   reply: FastifyReply,
   job: JobInfo,
   held: JobEvent[],
-  o: { unsubscribe: () => void; keepAliveMs: number; setWriter: (w: (e: JobEvent) => void) => void },
+  o: {
+    unsubscribe: () => void;
+    keepAliveMs: number;
+    setWriter: (w: (e: JobEvent) => void) => void;
+    streams: Set<() => void>;
+  },
 ): void {
   reply.hijack();
   const res = reply.raw;
@@ -227,8 +237,10 @@ function streamEvents(
     ended = true;
     clearInterval(keepAlive);
     o.unsubscribe();
+    o.streams.delete(end);
     res.end();
   };
+  o.streams.add(end);
   const send = (e: JobEvent): void => {
     if (ended) return;
     const data = e.type === 'status' ? withLinks(e.job) : e.progress;
