@@ -20,7 +20,23 @@ const longAttack = { inputs, eps: 0.001, params: { steps: 5000, earlyStop: false
 describe('API keys and the rate limit', () => {
   let app: FastifyInstance;
   beforeAll(async () => {
-    app = await buildServer({ catalog, apiKeys: ['key-one', 'key-two'], limits: { rateLimitPerMinute: 4 } });
+    app = await buildServer({
+      catalog,
+      apiKeys: ['key-one', 'key-two'],
+      limits: { rateLimitPerMinute: 4 },
+      // A route plugin of another part (the evaluation jobs): behind the keys, with the shared context.
+      plugins: [
+        {
+          plugin: async (scope, opts: { answer: number }) => {
+            scope.get('/v1/extra', async () => ({
+              answer: opts.answer,
+              models: scope.advkit.catalog.list().length,
+            }));
+          },
+          options: { answer: 42 },
+        },
+      ],
+    });
   });
   afterAll(async () => {
     await app.close();
@@ -39,6 +55,9 @@ describe('API keys and the rate limit', () => {
     expect(right.statusCode).toBe(200);
     expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
     expect((await app.inject({ url: '/openapi.json' })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/v1/extra' })).statusCode).toBe(401);
+    const extra = await app.inject({ url: '/v1/extra', headers: { authorization: 'Bearer key-two' } });
+    expect(extra.json()).toEqual({ answer: 42, models: 7 });
   });
 
   it('limits requests per key, each key apart, with Retry-After', async () => {
@@ -51,11 +70,11 @@ describe('API keys and the rate limit', () => {
     expect(limited.json()).toMatchObject({ code: 'RATE_LIMITED' });
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect((await get('key-two')).statusCode).toBe(200);
-    // Wrong keys count per address, with the two keyless requests of the test above: guessing with a new token
-    // each time does not get past the limit.
+    // Wrong keys count per address, with the three keyless API requests of the test above: guessing with a new
+    // token each time does not get past the limit.
     const guesses: number[] = [];
     for (let i = 0; i < 3; i++) guesses.push((await get(`guess-${i}`)).statusCode);
-    expect(guesses).toEqual([401, 401, 429]);
+    expect(guesses).toEqual([401, 429, 429]);
     expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
   });
 });
