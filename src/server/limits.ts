@@ -96,9 +96,13 @@ export function attackCost(spec: Record<string, unknown>, images: number): numbe
     if (typeof value === 'number' && Number.isFinite(value) && value > 1) perImage *= value;
   }
   let budgets = 1;
-  if (spec.eps !== undefined) {
+  const eps: unknown = spec.eps;
+  const given = Array.isArray(eps)
+    ? eps.filter((e: unknown): e is number | string => typeof e === 'number' || typeof e === 'string')
+    : eps;
+  if (typeof given === 'string' || typeof given === 'number' || Array.isArray(given)) {
     try {
-      budgets = parseBudgets(spec.eps as never).length;
+      budgets = parseBudgets(given).length;
     } catch {
       budgets = 1; // the task refuses a bad eps with its own message
     }
