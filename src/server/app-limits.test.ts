@@ -23,6 +23,7 @@ describe('API keys and the rate limit', () => {
     app = await buildServer({
       catalog,
       apiKeys: ['key-one', 'key-two'],
+      cors: ['https://lab.example.org'],
       limits: { rateLimitPerMinute: 4 },
       // A route plugin of another part (the evaluation jobs): behind the keys, with the shared context.
       plugins: [
@@ -58,6 +59,19 @@ describe('API keys and the rate limit', () => {
     expect((await app.inject({ url: '/v1/extra' })).statusCode).toBe(401);
     const extra = await app.inject({ url: '/v1/extra', headers: { authorization: 'Bearer key-two' } });
     expect(extra.json()).toEqual({ answer: 42, models: 7 });
+  });
+
+  it('allows the --cors origins only', async () => {
+    const preflight = (origin: string) =>
+      app.inject({
+        method: 'OPTIONS',
+        url: '/v1/models/mnist-cnn/predict',
+        headers: { origin, 'access-control-request-method': 'POST' },
+      });
+    const allowed = await preflight('https://lab.example.org');
+    expect(allowed.headers['access-control-allow-origin']).toBe('https://lab.example.org');
+    const other = await preflight('https://evil.example.com');
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
   });
 
   it('limits requests per key, each key apart, with Retry-After', async () => {

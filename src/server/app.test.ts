@@ -38,6 +38,11 @@ const post = (url: string, payload: unknown, headers: Record<string, string> = {
   app.inject({ method: 'POST', url, payload: payload as never, headers });
 
 describe('health, metrics and the API description', () => {
+  it('sends no CORS headers without --cors', async () => {
+    const res = await app.inject({ url: '/healthz', headers: { origin: 'https://lab.example.org' } });
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
   it('answers /healthz and /readyz', async () => {
     expect((await app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
     const ready = await app.inject({ url: '/readyz' });
