@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from './app.js';
 import { ModelCatalog } from './model-catalog.js';
-import { filledInputs } from './test-utils/images.js';
+import { filledInputs, multipartBody, solidPng } from './test-utils/images.js';
 
 /**
  * The guards that are about the server rather than one request's content: API keys, the rate limit, the bounded
@@ -144,6 +144,28 @@ describe('the compute queue, the timeout and disconnects', () => {
     expect(predict.status).toBe(200);
     const metrics = await (await fetch(`${address}/metrics`)).text();
     expect(metrics).toMatch(/status="499"/);
+  });
+});
+
+describe('multipart limits', () => {
+  it('refuses a file over the body limit (413) and more files than the batch cap', async () => {
+    const app = await buildServer({ catalog, limits: { bodyLimit: 4096, maxBatch: 2 } });
+    try {
+      const big = multipartBody([{ field: 'image', filename: 'big.png', bytes: Buffer.alloc(8192, 1) }]);
+      const tooBig = await app.inject({ method: 'POST', url: '/v1/models/mnist-cnn/predict', ...big });
+      expect(tooBig.statusCode).toBe(413);
+      expect(tooBig.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+      const png = await solidPng(8, 8);
+      const three = multipartBody(
+        ['a', 'b', 'c'].map((name) => ({ field: 'image', filename: `${name}.png`, bytes: png })),
+      );
+      const many = await app.inject({ method: 'POST', url: '/v1/models/mnist-cnn/predict', ...three });
+      expect(many.statusCode).toBe(400);
+      expect(many.json().message).toMatch(/takes at most 2 \(its batch cap, --max-batch\)/);
+      expect((await app.inject({ url: '/healthz' })).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
   });
 });
 

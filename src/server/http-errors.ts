@@ -69,7 +69,10 @@ function frameworkMessage(status: number, fe: FrameworkError): string {
   const said = typeof fe.message === 'string' ? fe.message : '';
   switch (status) {
     case 413:
-      return `The request body is too large (${said}); send fewer or smaller images, or raise the server's --body-limit.`;
+      return (
+        `The request body is too large (${said}); send fewer or smaller images, or raise the server's ` +
+        '--body-limit.'
+      );
     case 415:
       return `${said}. Send application/json or multipart/form-data.`;
     case 429:

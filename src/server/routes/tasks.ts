@@ -74,6 +74,18 @@ async function readRequest(req: FastifyRequest, ctx: ServerContext): Promise<Tas
 
 /** Multipart: files are images; a "spec" field holds the task fields as JSON, other fields one field each. */
 async function readMultipart(req: FastifyRequest, ctx: ServerContext): Promise<TaskRequest> {
+  try {
+    return await readParts(req, ctx);
+  } catch (err) {
+    // The multipart parser stops at the batch cap (its files limit): the refusal names the cap, like JSON's.
+    if (typeof err === 'object' && err !== null && 'code' in err && err.code === 'FST_FILES_LIMIT') {
+      checkBatch(ctx.limits.maxBatch + 1, ctx.limits, 'images');
+    }
+    throw err;
+  }
+}
+
+async function readParts(req: FastifyRequest, ctx: ServerContext): Promise<TaskRequest> {
   const fields: Record<string, unknown> = {};
   const images: UploadedImage[] = [];
   for await (const part of req.parts()) {
