@@ -68,8 +68,12 @@ export function registerServeCommand(program: Command, io: CliIo): void {
     .action(async (flags: ServeFlags) => {
       const options = await serverOptions(flags);
       const port = positiveOrZero(flags.port, '--port');
-      const app = await buildServer(options);
+      // The jobs' routes must be in options.plugins before buildServer registers them.
       const jobs = await evaluationJobs(flags, options);
+      const app = await buildServer(options).catch(async (err: unknown) => {
+        await jobs.close();
+        throw err;
+      });
       let address: string;
       try {
         address = await app.listen({ host: flags.host, port });
