@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -44,7 +44,11 @@ describe('advkit serve', () => {
     writeFileSync(keys, '# operators\n0123456789abcdef-key\n');
     let stdout = '';
     const io = { stdout: (t: string) => (stdout += t), stderr: (t: string) => (stdout += t) };
-    const running = main(['node', 'advkit', 'serve', '--port', '0', '--api-keys', keys, '--quiet'], io);
+    const stateDir = path.join(tmp, 'state');
+    const running = main(
+      ['node', 'advkit', 'serve', '--port', '0', '--api-keys', keys, '--state-dir', stateDir, '--quiet'],
+      io,
+    );
     const until = Date.now() + 30_000;
     while (!/http:\/\/127\.0\.0\.1:\d+/.test(stdout) && Date.now() < until) {
       await new Promise((r) => setTimeout(r, 50));
@@ -58,6 +62,26 @@ describe('advkit serve', () => {
       headers: { authorization: 'Bearer 0123456789abcdef-key' },
     });
     expect(models.status).toBe(200);
+    // The evaluation jobs are served too (embedded runner, files under --state-dir), and run to completion.
+    const auth = { authorization: 'Bearer 0123456789abcdef-key', 'content-type': 'application/json' };
+    const submitted = await fetch(`${url}/v1/evaluations`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ model: 'mnist-cnn', n: 2, eps: '0.1', suite: 'apgd-ce', sanity: false }),
+    });
+    expect(submitted.status).toBe(202);
+    const { id } = (await submitted.json()) as { id: string };
+    let status = '';
+    for (const end = Date.now() + 60_000; Date.now() < end && status !== 'completed';) {
+      await new Promise((r) => setTimeout(r, 250));
+      const job = (await (await fetch(`${url}/v1/evaluations/${id}`, { headers: auth })).json()) as {
+        status: string;
+      };
+      status = job.status;
+      expect(status).not.toBe('failed');
+    }
+    expect(status).toBe('completed');
+    expect(existsSync(path.join(stateDir, 'jobs', id, 'report.html'))).toBe(true);
     process.emit('SIGTERM');
     expect(await running).toBe(0);
     expect(stdout).toContain('SIGTERM, closing');

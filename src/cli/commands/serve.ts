@@ -1,10 +1,14 @@
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { AdvkitError, invalidArgument } from '../../errors.js';
 import { buildServer, type ServerOptions } from '../../server/app.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../../server/limits.js';
 import { ServerMetrics } from '../../server/metrics.js';
 import { ModelCatalog } from '../../server/model-catalog.js';
+import { createJobRunner } from '../../server/jobs/create-job-runner.js';
+import { evaluationRoutes } from '../../server/routes/evaluations.js';
+import { userCacheDir } from '../../data/node/locate.js';
 import { initNodeBackend } from '../../backend/node-backend.js';
 import type { CliIo } from '../main.js';
 
@@ -23,6 +27,8 @@ interface ServeFlags {
   timeout?: string;
   rateLimit?: string;
   quiet?: boolean;
+  stateDir?: string;
+  redis?: string;
 }
 
 /**
@@ -64,7 +70,14 @@ export function registerServeCommand(program: Command, io: CliIo): void {
       `requests per minute per key or address (default: ${DEFAULT_LIMITS.rateLimitPerMinute})`,
     )
     .option('--quiet', 'no request log')
-    // The evaluation jobs add --redis <url> and --state-dir <dir> here (see evaluationJobs below).
+    .option(
+      '--state-dir <dir>',
+      `where evaluation jobs keep their files and resumable state (default: ${defaultStateDir()})`,
+    )
+    .option(
+      '--redis <url>',
+      'send the chunks of evaluation jobs to BullMQ in this Redis, for `advkit worker` processes (default: computed here)',
+    )
     .action(async (flags: ServeFlags) => {
       const options = await serverOptions(flags);
       const port = positiveOrZero(flags.port, '--port');
@@ -102,21 +115,26 @@ export function registerServeCommand(program: Command, io: CliIo): void {
 }
 
 /**
- * The place of the evaluation jobs (issue 15, section 2), wired by their author: with --state-dir (and --redis
- * for BullMQ workers), create the runner and register its routes after authentication:
- *
- *   const runner = await createJobRunner({ stateDir, redis, metrics: options.metrics });
- *   options.plugins.push({ plugin: evaluationRoutes, options: { jobs: runner, catalog: options.catalog } });
- *   return { close: () => runner.close() };
- *
- * It runs before buildServer registers the plugins, so it must push onto `options.plugins` first; today it
- * adds nothing.
+ * The evaluation jobs (POST /v1/evaluations ...): the embedded runner keeps every job's files and resumable state
+ * under --state-dir, so a restarted server resumes its jobs; with --redis their chunks go to BullMQ for `advkit
+ * worker` processes. It runs before buildServer, since the routes must be in `options.plugins` when it registers them.
  */
 async function evaluationJobs(
-  _flags: ServeFlags,
-  _options: ServerOptions & { plugins: NonNullable<ServerOptions['plugins']> },
+  flags: ServeFlags,
+  options: ServerOptions & { plugins: NonNullable<ServerOptions['plugins']> },
 ): Promise<{ close: () => Promise<void> }> {
-  return { close: async () => {} };
+  const runner = await createJobRunner({
+    stateDir: path.resolve(flags.stateDir ?? defaultStateDir()),
+    ...(flags.redis !== undefined ? { redis: flags.redis } : {}),
+    metrics: options.metrics,
+  });
+  options.plugins.push({ plugin: evaluationRoutes, options: { jobs: runner, catalog: options.catalog } });
+  return { close: () => runner.close() };
+}
+
+/** The jobs' default home: beside the dataset cache (~/.cache/advkit/serve). */
+function defaultStateDir(): string {
+  return path.join(path.dirname(userCacheDir()), 'serve');
 }
 
 async function serverOptions(
