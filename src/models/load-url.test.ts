@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initNodeBackend } from '../backend/node-backend.js';
 import { createClassifier } from './create-classifier.js';
-import { loadClassifierFromUrl } from './load-url.js';
+import { loadClassifierFromUrl, metadataUrl } from './load-url.js';
 import { saveClassifier } from './node/save-classifier.js';
 
 let root: string;
@@ -58,5 +58,18 @@ describe('loadClassifierFromUrl', () => {
     });
     await expect(loadClassifierFromUrl(`${base}/missing/model.json`)).rejects.toMatchObject({ code: 'NETWORK' });
     [c, loaded, bare].forEach((k) => k.dispose());
+  });
+
+  it('finds advkit.json beside a model named by a relative URL, against the page (the playground names its models so)', () => {
+    expect(metadataUrl('/models/mnist-cnn/model.json', 'http://host/app/index.html?x=1')).toBe(
+      'http://host/models/mnist-cnn/advkit.json',
+    );
+    expect(metadataUrl('models/mnist-cnn/model.json', 'http://host/app/index.html')).toBe(
+      'http://host/app/models/mnist-cnn/advkit.json',
+    );
+    expect(metadataUrl('http://cdn.example/m/model.json?v=2', 'http://host/')).toBe('http://cdn.example/m/advkit.json');
+    // No page (Node): an absolute URL as before, a relative one stays relative instead of throwing "Invalid base URL".
+    expect(metadataUrl('/models/mnist-cnn/model.json', undefined)).toBe('/models/mnist-cnn/advkit.json');
+    expect(metadataUrl(`${base}/with-meta/model.json`)).toBe(`${base}/with-meta/advkit.json`);
   });
 });

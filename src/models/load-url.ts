@@ -26,8 +26,20 @@ async function fetchText(url: string): Promise<string | undefined> {
   return response.text();
 }
 
+/**
+ * The URL of the advkit.json beside a model.json. A page usually names its model relatively
+ * ('/models/mnist-cnn/model.json', 'models/x/model.json'): that resolves against the page (`base`, by default
+ * location.href where there is one), as fetch would resolve it; with no base a relative URL stays relative.
+ */
+export function metadataUrl(modelUrl: string, base: string | undefined = globalThis.location?.href): string {
+  if (URL.canParse(modelUrl)) return new URL(METADATA_FILE, modelUrl).href;
+  if (base !== undefined) return new URL(METADATA_FILE, new URL(modelUrl, base)).href;
+  const path = modelUrl.replace(/[?#].*$/, '');
+  return path.slice(0, path.lastIndexOf('/') + 1) + METADATA_FILE;
+}
+
 async function fetchMetadata(modelUrl: string): Promise<ClassifierMetadata | undefined> {
-  const url = new URL(METADATA_FILE, modelUrl).href;
+  const url = metadataUrl(modelUrl);
   const text = await fetchText(url);
   if (text === undefined) return undefined;
   let value: unknown;
