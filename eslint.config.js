@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-check/', 'node_modules/', 'models/', 'coverage/', '.advkit-tmp/'] },
+  { ignores: ['dist/', 'dist-check/', 'dist-web/', 'node_modules/', 'models/', 'coverage/', '.advkit-tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
