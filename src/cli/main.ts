@@ -15,6 +15,7 @@ import { registerCertifyCommand } from './commands/certify.js';
 import { registerDetectCommand } from './commands/detect.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerPlaygroundCommand } from './commands/playground.js';
 import { ADVKIT_VERSION } from '../version.js';
 
 export interface CliIo {
@@ -47,6 +48,7 @@ export function buildProgram(io: CliIo): Command {
   registerDetectCommand(program, io);
   registerWorkerCommand(program, io);
   registerServeCommand(program, io);
+  registerPlaygroundCommand(program, io);
   registerInfoCommand(program, io);
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
