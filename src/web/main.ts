@@ -9,7 +9,7 @@ import { DEFAULT_EPS, parseNumberText } from '../tasks/budgets.js';
 import { BUNDLED_MODELS, bundledModel, bundledModelPath, sampleSetFor, type SampleSet } from './catalog.js';
 import { DrawPad } from './draw-pad.js';
 import { formFields, paramsFromForm, type FormField } from './form-fields.js';
-import { PLAYGROUND_ATTACKS, PLAYGROUND_METHODS } from './methods.js';
+import { PLAYGROUND_ATTACKS, PLAYGROUND_METHODS, PLAYGROUND_PRESETS } from './methods.js';
 import { clearCanvas, drawPixels, imageToPixels, topList } from './picture.js';
 import type {
   AttackOutcome,
@@ -238,6 +238,7 @@ async function loadModel(): Promise<void> {
     samples = { set, decoded: await loadSamples(set, document.baseURI) };
   if (set === undefined) samples = undefined;
   ui.sample.disabled = samples === undefined;
+  say(`${info.name} loaded: ${info.inputShape.join('x')} inputs, ${info.classNames.length} classes.`);
   ui.sample.max = String((samples?.decoded.count ?? 1) - 1);
   setEpsDefault();
   if (samples !== undefined) useSample();
@@ -322,14 +323,16 @@ function buildAttackForm(): void {
   ui.target.disabled = !attack.targeted;
   fields = formFields(attack.schema);
   ui.params.replaceChildren();
-  for (const f of fields) ui.params.append(fieldControl(f));
+  const presets = PLAYGROUND_PRESETS[attack.name] ?? {};
+  for (const f of fields) ui.params.append(fieldControl(f, presets[f.key]));
   const steps = document.getElementById('param-steps');
   if (state.steps !== undefined && steps instanceof HTMLInputElement) steps.value = String(state.steps);
   ui.eps.disabled = false;
   ui.epsSlider.disabled = ui.norm.value !== 'linf';
 }
 
-function fieldControl(f: FormField): HTMLElement {
+/** One labelled control for a schema field; `preset` is the playground's starting value, when it has one. */
+function fieldControl(f: FormField, preset?: number): HTMLElement {
   const row = document.createElement('div');
   row.className = 'field';
   const id = `param-${f.key}`;
@@ -338,7 +341,8 @@ function fieldControl(f: FormField): HTMLElement {
   label.textContent = f.label;
   const help = document.createElement('small');
   help.id = `${id}-help`;
-  help.textContent = f.help + (f.default !== undefined ? ` (default ${String(f.default)})` : '');
+  const start = preset !== undefined ? `; the playground starts at ${preset}` : '';
+  help.textContent = f.help + (f.default !== undefined ? ` (default ${String(f.default)}${start})` : '');
   let control: HTMLInputElement | HTMLSelectElement;
   if (f.kind === 'choice') {
     control = document.createElement('select');
@@ -354,7 +358,8 @@ function fieldControl(f: FormField): HTMLElement {
     control.step = String(f.step ?? 'any');
     if (f.min !== undefined) control.min = String(f.min);
     if (f.max !== undefined) control.max = String(f.max);
-    if (typeof f.default === 'number') control.value = String(f.default);
+    const value = preset ?? f.default;
+    if (typeof value === 'number') control.value = String(value);
   }
   control.id = id;
   control.name = f.key;
@@ -381,8 +386,14 @@ function epsRange(): number {
 /** The dataset's largest standard budget for the norm (MNIST Linf 0.3, CIFAR-10 8/255), unless the URL gave one. */
 function setEpsDefault(): void {
   const norm = ui.norm.value === 'l2' ? 'l2' : 'linf';
-  const budgets =
-    DEFAULT_EPS[info?.dataset ?? (info?.inputShape[2] === 1 ? 'mnist' : 'cifar10')] ?? DEFAULT_EPS.cifar10;
+  if (state.eps === undefined && currentAttack().budget === 'minimal') {
+    // A minimal attack looks for the smallest perturbation; a budget would only decide success.
+    ui.eps.value = '';
+    syncSlider();
+    return;
+  }
+  const dataset = info?.dataset ?? (info?.inputShape[2] === 1 ? 'mnist' : 'cifar10');
+  const budgets = DEFAULT_EPS[dataset] ?? DEFAULT_EPS.cifar10;
   const list = budgets[norm].split(',').map(parseNumberText);
   const eps = state.eps ?? list[list.length - 1] * (norm === 'linf' ? epsRange() : 1);
   ui.eps.value = String(Number(eps.toPrecision(6)));
@@ -403,9 +414,12 @@ async function runAttackNow(): Promise<void> {
     return;
   }
   const attack = currentAttack();
-  const eps = Number(ui.eps.value);
-  if (attack.budget === 'fixed' && !(eps > 0)) {
-    say(`Error: ${attackTitle(attack.name)} needs a budget eps > 0.`);
+  const epsText = ui.eps.value.trim();
+  const eps = epsText === '' ? 0 : Number(epsText);
+  if (!(eps >= 0) || (attack.budget === 'fixed' && !(eps > 0))) {
+    say(
+      `Error: ${attackTitle(attack.name)} needs a budget eps > 0 (in input units, e.g. 0.3), got '${epsText}'.`,
+    );
     setPageState('error');
     return;
   }
@@ -478,6 +492,7 @@ function summaryOf(o: AttackOutcome, named: boolean): Parameters<typeof attackSu
     l2: o.l2,
     linf: o.linf,
     ...(named ? { model: o.model } : {}),
+    ...(o.clean.index !== o.label && state.target === undefined ? { cleanWrong: true } : {}),
   };
 }
 
@@ -671,8 +686,9 @@ function wire(): void {
   const pad = new DrawPad(ui.draw, useDrawing);
   ui.clearDrawing.addEventListener('click', () => pad.clear());
   ui.attack.addEventListener('change', () => {
-    state = { ...state, attack: ui.attack.value, steps: undefined };
+    state = { ...state, attack: ui.attack.value, steps: undefined, eps: undefined, norm: undefined };
     buildAttackForm();
+    setEpsDefault();
   });
   ui.norm.addEventListener('change', () => {
     state = { ...state, eps: undefined };

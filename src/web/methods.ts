@@ -16,3 +16,12 @@ export function methodName(value: string): string {
 
 /** The attacks the playground offers, in its menu's order (all are in the library's registry). */
 export const PLAYGROUND_ATTACKS: readonly string[] = ['fgsm', 'pgd', 'mifgsm', 'cw', 'deepfool', 'square'];
+
+/**
+ * Values the playground's forms start from where the library's default is made for evaluations, not for a
+ * live page (C&W's 9 x 10,000 Adam steps take minutes in a browser). Shown beside the default in the form.
+ */
+export const PLAYGROUND_PRESETS: Readonly<Record<string, Readonly<Record<string, number>>>> = {
+  cw: { binarySearchSteps: 4, steps: 100, stepSize: 0.05 },
+  square: { queries: 1000 },
+};

@@ -63,6 +63,8 @@ export interface Prediction {
 
 export interface AttackOutcome {
   model: string;
+  /** The label the attack was scored against (the sample's, else the clean prediction). */
+  label: number;
   clean: Prediction;
   adversarial: Prediction;
   success: boolean;

@@ -65,6 +65,8 @@ export interface AttackSummary {
   linf: number;
   /** The model's name, when two are compared. */
   model?: string;
+  /** The clean input was already misclassified: an untargeted attack succeeds with nothing to do. */
+  cleanWrong?: boolean;
 }
 
 /** "FGSM eps 0.3: 7 -> 3 (success), L2 4.1, Linf 0.30" (norm named when it is not Linf). */
@@ -72,7 +74,11 @@ export function attackSummary(s: AttackSummary): string {
   const who = s.model !== undefined ? `${s.model}: ` : '';
   const norm = s.norm === 'linf' ? '' : ` ${s.norm.toUpperCase()}`;
   const budget = s.eps !== undefined ? ` eps ${short(s.eps, 3)}` : '';
-  const outcome = s.success ? 'success' : 'failed';
+  const outcome = s.success
+    ? s.cleanWrong === true
+      ? 'success: already misclassified'
+      : 'success'
+    : 'failed';
   return (
     `${who}${attackTitle(s.attack)}${norm}${budget}: ${s.clean} -> ${s.adversarial} (${outcome}), ` +
     `L2 ${short(s.l2)}, Linf ${s.linf.toFixed(s.linf > 0 && s.linf < 0.1 ? 3 : 2)}`

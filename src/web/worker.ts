@@ -175,6 +175,7 @@ async function attackOne(
     const advValues = adversarial.dataSync();
     const outcome: AttackOutcome = {
       model: ref.name,
+      label,
       clean,
       adversarial: predictionOf(model, adversarial),
       success: result.success[0] === 1,
