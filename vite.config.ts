@@ -2,6 +2,7 @@ import { cpSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
+import { BUNDLED_MODELS, SAMPLE_SETS } from './src/web/catalog.ts';
 
 /**
  * The playground's static site (npm run build:web -> dist-web/): the page from web/ and src/web/, plus, copied
@@ -10,25 +11,18 @@ import { defineConfig, type Plugin } from 'vite';
  */
 const root = path.dirname(fileURLToPath(import.meta.url));
 const outDir = path.join(root, 'dist-web');
-const MODELS = [
-  'mnist-cnn',
-  'mnist-cnn-robust',
-  'cifar-cnn',
-  'cifar-cnn-robust',
-  'cifar-linear',
-  'cifar-linear-robust',
-];
 
 function copySiteData(): Plugin {
   return {
     name: 'advkit-site-data',
     apply: 'build',
     closeBundle() {
-      for (const name of MODELS) {
+      for (const { name } of BUNDLED_MODELS) {
         cpSync(path.join(root, 'models', name), path.join(outDir, 'models', name), { recursive: true });
       }
-      for (const set of ['mnist', 'cifar10']) {
-        cpSync(path.join(root, 'samples', set), path.join(outDir, 'samples', set), { recursive: true });
+      // The samples' README carries their attribution and licence (MNIST is CC BY-SA 3.0): it ships with them.
+      for (const file of ['samples/README.md', ...Object.values(SAMPLE_SETS).flatMap((set) => set.files)]) {
+        cpSync(path.join(root, file), path.join(outDir, file));
       }
       const wasmDir = path.join(root, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist');
       mkdirSync(path.join(outDir, 'wasm'), { recursive: true });
