@@ -3,8 +3,8 @@
 //
 //   node bench/serve/breakdown.mjs [--models mnist-cnn,cifar-cnn] [--batch 1] [--reps 30]
 //
-// On the engine `advkit serve`'s compute thread runs (native, one thread), per model, the mean over --reps calls
-// after 5 warm-up calls of: the whole predict task on raw inputs (`predictTask.run`, what a compute thread runs
+// On the engine `advkit serve`'s compute thread runs (native, one thread), per model, the median over --reps calls
+// (after 5 warm-up calls each; the parts called in turn, so that a burst of load on this shared machine hits all) of: the whole predict task on raw inputs (`predictTask.run`, what a compute thread runs
 // per request), and its parts: the spec check (`parseSpec` on the same spec), opening the model
 // (`loadClassifier` + dispose), and the forward pass with softmax and top-3 on an already loaded model. Prints
 // one JSON line per model.
@@ -29,11 +29,19 @@ const batch = Number(option('batch', '1'));
 const reps = Number(option('reps', '30'));
 const engine = await startEngine('native', 1);
 
-async function meanMs(fn) {
-  for (let i = 0; i < 5; i++) await fn();
-  const t0 = performance.now();
-  for (let i = 0; i < reps; i++) await fn();
-  return (performance.now() - t0) / reps;
+/** Each part's median over `reps` calls, the parts called in turn (so a burst of load hits them all). */
+async function medianMs(parts) {
+  const times = Object.fromEntries(Object.keys(parts).map((k) => [k, []]));
+  for (const fn of Object.values(parts)) for (let i = 0; i < 5; i++) await fn();
+  for (let i = 0; i < reps; i++) {
+    for (const [key, fn] of Object.entries(parts)) {
+      const t0 = performance.now();
+      await fn();
+      times[key].push(performance.now() - t0);
+    }
+  }
+  const median = (v) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)];
+  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
 }
 
 for (const name of models) {
@@ -51,14 +59,16 @@ for (const name of models) {
     engine,
     batch,
     reps,
-    task_ms: await meanMs(() => predictTask.run(spec)),
-    parse_spec_ms: await meanMs(() => parseSpec(predictSchema, spec, 'predict')),
-    load_model_ms: await meanMs(async () => (await loadClassifier(dir)).dispose()),
-    forward_top3_ms: await meanMs(async () => {
-      const out = tf.tidy(() => tf.topk(tf.softmax(classifier.logits(x)), 3));
-      await out.values.data();
-      tf.dispose(out);
-    }),
+    ...(await medianMs({
+      task_ms: () => predictTask.run(spec),
+      parse_spec_ms: () => parseSpec(predictSchema, spec, 'predict'),
+      load_model_ms: async () => (await loadClassifier(dir)).dispose(),
+      forward_top3_ms: async () => {
+        const out = tf.tidy(() => tf.topk(tf.softmax(classifier.logits(x)), 3));
+        await out.values.data();
+        tf.dispose(out);
+      },
+    })),
   };
   x.dispose();
   classifier.dispose();
