@@ -77,6 +77,13 @@ const ui = {
   backend: byId('backend', HTMLElement),
   timings: byId('timings', HTMLElement),
   share: byId('share', HTMLAnchorElement),
+  patchFile: byId('patch-file', HTMLInputElement),
+  patchSize: byId('patch-size', HTMLInputElement),
+  patchX: byId('patch-x', HTMLInputElement),
+  patchY: byId('patch-y', HTMLInputElement),
+  patchRotation: byId('patch-rotation', HTMLInputElement),
+  patchShape: byId('patch-shape', HTMLSelectElement),
+  applyPatch: byId('apply-patch', HTMLButtonElement),
 };
 
 const initial = parseState(location.search);
@@ -91,12 +98,15 @@ let input: InputImage | undefined;
 /** True while the adversarial inputs the worker holds belong to the current model and input. */
 let adversarialCurrent = false;
 let fields: FormField[] = [];
+/** The patch picture the visitor chose, if any. */
+let patchPicture: ImageBitmap | undefined;
 const pending = new Map<number, (message: FromWorker) => void>();
 
 function setPageState(s: PageState): void {
   document.body.dataset.state = s;
   const busy = s === 'running' || s === 'loading';
   ui.run.disabled = busy;
+  ui.applyPatch.disabled = busy;
   ui.explain.disabled = busy;
   ui.cancel.disabled = s !== 'running';
 }
@@ -241,6 +251,7 @@ async function loadModel(): Promise<void> {
   say(`${info.name} loaded: ${info.inputShape.join('x')} inputs, ${info.classNames.length} classes.`);
   ui.sample.max = String((samples?.decoded.count ?? 1) - 1);
   setEpsDefault();
+  setPatchDefaults();
   if (samples !== undefined) useSample();
   else
     say(
@@ -473,7 +484,11 @@ async function runAttackNow(): Promise<void> {
   adversarialCurrent = true;
   for (const o of answer.outcomes)
     timing(`${attackTitle(attack.name)} on ${o.model} (${o.gradients} gradients)`, o.seconds);
-  say(answer.outcomes.map((o) => attackSummary(summaryOf(o, answer.outcomes.length > 1))).join('; '));
+  say(
+    answer.outcomes
+      .map((o) => attackSummary(summaryOf(o, answer.outcomes.length > 1, attack.name)))
+      .join('; '),
+  );
   setPageState('done');
 }
 
@@ -481,9 +496,9 @@ function className(index: number): string {
   return info?.classNames[index] ?? String(index);
 }
 
-function summaryOf(o: AttackOutcome, named: boolean): Parameters<typeof attackSummary>[0] {
+function summaryOf(o: AttackOutcome, named: boolean, attack: string): Parameters<typeof attackSummary>[0] {
   return {
-    attack: currentAttack().name,
+    attack,
     norm: ui.norm.value,
     ...(o.eps !== undefined ? { eps: o.eps } : {}),
     clean: className(o.clean.index),
@@ -545,6 +560,73 @@ function heading(text: string): HTMLElement {
   const h = document.createElement('h4');
   h.textContent = text;
   return h;
+}
+
+// ---- a patch --------------------------------------------------------------------------------------------
+
+function wholeValue(el: HTMLInputElement, min: number, max: number, fallback: number): number {
+  const n = Math.round(Number(el.value));
+  const value = el.value.trim() !== '' && Number.isFinite(n) ? Math.min(max, Math.max(min, n)) : fallback;
+  el.value = String(value);
+  return value;
+}
+
+/** Starting places for the patch: a third of the image's side, in its middle. */
+function setPatchDefaults(): void {
+  if (info === undefined) return;
+  const [h, w] = info.inputShape;
+  const side = Math.max(1, Math.round(Math.min(h, w) / 3));
+  ui.patchSize.max = String(Math.min(h, w));
+  ui.patchSize.value = String(side);
+  ui.patchX.value = String(Math.floor((w - side) / 2));
+  ui.patchY.value = String(Math.floor((h - side) / 2));
+}
+
+async function applyPatchNow(): Promise<void> {
+  if (info === undefined || input === undefined) {
+    say('Pick a model and an input first.');
+    return;
+  }
+  const [h, w, c] = info.inputShape;
+  const channels = c === 1 ? 1 : 3;
+  const side = wholeValue(ui.patchSize, 1, Math.min(h, w), Math.round(Math.min(h, w) / 3));
+  const x = wholeValue(ui.patchX, 0, w - side, 0);
+  const y = wholeValue(ui.patchY, 0, h - side, 0);
+  const rotation = Number(ui.patchRotation.value) || 0;
+  const pixels =
+    patchPicture !== undefined
+      ? imageToPixels(patchPicture, side, side, channels)
+      : new Uint8Array(side * side * channels).fill(255);
+  const target = ui.target.value === '' ? undefined : Number(ui.target.value);
+  const id = nextId++;
+  activeId = id;
+  setPageState('running');
+  say(`Applying a ${side}-pixel patch…`);
+  const answer = await request({
+    type: 'patch',
+    id,
+    models: modelsToRun(),
+    input,
+    patch: {
+      image: { pixels, height: side, width: side, channels, label: -1 },
+      x,
+      y,
+      rotation,
+      shape: ui.patchShape.value,
+      ...(target !== undefined ? { target } : {}),
+    },
+  });
+  if (!finished(answer) || answer.type !== 'attacked') return;
+  showResults(answer.outcomes);
+  adversarialCurrent = true;
+  for (const o of answer.outcomes) timing(`patch on ${o.model}`, o.seconds);
+  const where = `${side}px at (${x}, ${y})`;
+  say(
+    answer.outcomes
+      .map((o) => attackSummary({ ...summaryOf(o, answer.outcomes.length > 1, 'patch'), how: where }))
+      .join('; '),
+  );
+  setPageState('done');
 }
 
 // ---- explanations ----------------------------------------------------------------------------------------
@@ -701,6 +783,15 @@ function wire(): void {
     syncSlider();
   });
   ui.run.addEventListener('click', () => void runAttackNow());
+  ui.applyPatch.addEventListener('click', () => void applyPatchNow());
+  ui.patchFile.addEventListener('change', () => {
+    const file = ui.patchFile.files?.[0];
+    if (file === undefined) return;
+    void createImageBitmap(file).then((bitmap) => {
+      patchPicture?.close();
+      patchPicture = bitmap;
+    });
+  });
   ui.cancel.addEventListener('click', cancel);
   ui.explain.addEventListener('click', () => void explainNow());
   ui.method.addEventListener('change', () => {

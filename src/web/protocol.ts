@@ -54,7 +54,20 @@ export type ToWorker =
       /** Also explain the last attack's adversarial input (when the input has not changed since). */
       withAdversarial: boolean;
     }
+  | { type: 'patch'; id: number; models: ModelRef[]; input: InputImage; patch: PatchRequest }
   | { type: 'cancel' };
+
+/** A patch pasted onto the input (Brown et al. 2017's operator, the library's applyPatch). */
+export interface PatchRequest {
+  /** The patch picture at its side in the model's pixels, with the model's channels. */
+  image: InputImage;
+  /** Top-left corner of the unrotated patch, in pixels. */
+  x: number;
+  y: number;
+  rotation: number;
+  shape: string;
+  target?: number;
+}
 
 export interface Prediction {
   index: number;

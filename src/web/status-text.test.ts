@@ -39,6 +39,18 @@ describe("the playground's words", () => {
         linf: 0.52,
       }),
     ).toBe('C&W L2: 2 -> 8 (success), L2 1.2, Linf 0.52');
+    expect(
+      attackSummary({
+        attack: 'patch',
+        how: '9px at (9, 9)',
+        norm: 'linf',
+        clean: '7',
+        adversarial: '3',
+        success: true,
+        l2: 5,
+        linf: 1,
+      }),
+    ).toBe('Patch 9px at (9, 9): 7 -> 3 (success), L2 5, Linf 1.00');
     const wrong = { attack: 'fgsm', eps: 0.1, norm: 'linf', clean: '5', adversarial: '5', l2: 0, linf: 0 };
     expect(attackSummary({ ...wrong, success: true, cleanWrong: true })).toBe(
       'FGSM eps 0.1: 5 -> 5 (success: already misclassified), L2 0, Linf 0.00',

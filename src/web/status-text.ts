@@ -14,6 +14,7 @@ const ATTACK_TITLES: Readonly<Record<string, string>> = {
   cw: 'C&W',
   deepfool: 'DeepFool',
   square: 'Square',
+  patch: 'Patch',
 };
 
 export function attackTitle(name: string): string {
@@ -65,6 +66,8 @@ export interface AttackSummary {
   linf: number;
   /** The model's name, when two are compared. */
   model?: string;
+  /** Words after the attack's name ('9px at (9, 9)' for a patch). */
+  how?: string;
   /** The clean input was already misclassified: an untargeted attack succeeds with nothing to do. */
   cleanWrong?: boolean;
 }
@@ -72,7 +75,8 @@ export interface AttackSummary {
 /** "FGSM eps 0.3: 7 -> 3 (success), L2 4.1, Linf 0.30" (norm named when it is not Linf). */
 export function attackSummary(s: AttackSummary): string {
   const who = s.model !== undefined ? `${s.model}: ` : '';
-  const norm = s.norm === 'linf' ? '' : ` ${s.norm.toUpperCase()}`;
+  const norm =
+    (s.how !== undefined ? ` ${s.how}` : '') + (s.norm === 'linf' ? '' : ` ${s.norm.toUpperCase()}`);
   const budget = s.eps !== undefined ? ` eps ${short(s.eps, 3)}` : '';
   const outcome = s.success
     ? s.cleanWrong === true

@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  applyPatch,
   colorize,
   explain,
   getAttack,
@@ -17,6 +18,7 @@ import {
   runAttack,
   type Classifier,
   type Model,
+  type PatchShape,
   type PixelImage,
 } from '../browser.js';
 import { parseParams } from '../util/schema.js';
@@ -27,6 +29,7 @@ import type {
   FromWorker,
   InputImage,
   ModelRef,
+  PatchRequest,
   Prediction,
   ToWorker,
 } from './protocol.js';
@@ -202,6 +205,67 @@ async function attackOne(
   }
 }
 
+/** Pastes the patch onto the input and scores the result as runAttack scores an attack (its own verdict). */
+async function patchOne(ref: ModelRef, input: InputImage, request: PatchRequest): Promise<AttackOutcome> {
+  const model = await modelFor(ref);
+  const t0 = performance.now();
+  const x = inputTensor(input, model);
+  const [lo, hi] = model.bounds;
+  const side = request.image.height;
+  const patch = tf.tensor3d(
+    Float32Array.from(request.image.pixels, (b) => lo + (b * (hi - lo)) / 255),
+    [side, request.image.width, request.image.channels],
+  );
+  const shape: PatchShape = request.shape === 'square' ? 'square' : 'circle';
+  let patched: tf.Tensor4D | undefined;
+  try {
+    patched = applyPatch(x, patch, {
+      position: { x: request.x, y: request.y },
+      rotation: request.rotation,
+      shape,
+    });
+    const clean = predictionOf(model, x);
+    const adversarial = predictionOf(model, patched);
+    const label = input.label >= 0 ? input.label : clean.index;
+    const cleanValues = x.dataSync();
+    const advValues = patched.dataSync();
+    let l2 = 0;
+    let linf = 0;
+    for (let i = 0; i < cleanValues.length; i++) {
+      const d = Math.abs(advValues[i] - cleanValues[i]);
+      l2 += d * d;
+      linf = Math.max(linf, d);
+    }
+    const outcome: AttackOutcome = {
+      model: ref.name,
+      label,
+      clean,
+      adversarial,
+      success:
+        request.target !== undefined ? adversarial.index === request.target : adversarial.index !== label,
+      l2: Math.sqrt(l2),
+      linf,
+      cleanImage: imageFromValues(cleanValues, model.inputShape, model.bounds),
+      adversarialImage: imageFromValues(advValues, model.inputShape, model.bounds),
+      perturbationImage: perturbationImage(cleanValues, advValues, model.inputShape, model.bounds, 10),
+      seconds: (performance.now() - t0) / 1000,
+      gradients: 0,
+      queries: 2,
+    };
+    const previous = lastInputs.get(ref.name);
+    previous?.clean.dispose();
+    previous?.adversarial.dispose();
+    lastInputs.set(ref.name, { clean: x, adversarial: patched });
+    return outcome;
+  } catch (err) {
+    x.dispose();
+    patched?.dispose();
+    throw err;
+  } finally {
+    patch.dispose();
+  }
+}
+
 /** A map as a picture over the input in grey: one value per pixel, scaled by its 99th percentile. */
 function heatmapImage(
   values: Float32Array,
@@ -313,6 +377,12 @@ async function handle(message: ToWorker): Promise<void> {
       for (const ref of message.models) {
         outcomes.push(await attackOne(message.id, ref, message.input, message.attack, controller.signal));
       }
+      send({ type: 'attacked', id: message.id, outcomes });
+      return;
+    }
+    case 'patch': {
+      const outcomes: AttackOutcome[] = [];
+      for (const ref of message.models) outcomes.push(await patchOne(ref, message.input, message.patch));
       send({ type: 'attacked', id: message.id, outcomes });
       return;
     }
