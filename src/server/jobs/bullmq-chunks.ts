@@ -125,7 +125,7 @@ export class BullmqChunkDispatcher implements ChunkDispatcher {
     this.dispatched.set(jobId, mine);
     mine.add(entry);
     try {
-      const node = await this.flows.add({
+      await this.flows.add({
         name: 'stage',
         queueName: STAGES_QUEUE,
         data: { jobId },
@@ -144,7 +144,7 @@ export class BullmqChunkDispatcher implements ChunkDispatcher {
           },
         })),
       });
-      await abortable(node.job.waitUntilFinished(this.events), signal);
+      await abortable(waitForStage(this.events, this.stages, stageId), signal);
     } catch (err) {
       if (signal.aborted) throw new AdvkitError('ABORTED', `Evaluation job ${jobId} was cancelled.`);
       throw await this.stageFailure(jobId, chunkIds, err);
@@ -187,6 +187,45 @@ export class BullmqChunkDispatcher implements ChunkDispatcher {
 
 function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new AdvkitError('ABORTED', 'The evaluation was cancelled.');
+}
+
+/**
+ * Resolves when the stage's parent job completes, rejects with its reason when it fails. BullMQ's
+ * `Job.waitUntilFinished` polls Redis inside an async Promise executor, so a connection closed at the wrong moment
+ * becomes an unhandled rejection (which the wasm backend turns into a crash); this wait catches every error.
+ */
+function waitForStage(events: QueueEvents, stages: Queue, stageId: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const cleanup = (): void => {
+      events.off('completed', onCompleted);
+      events.off('failed', onFailed);
+    };
+    const onCompleted = ({ jobId }: { jobId: string }): void => {
+      if (jobId !== stageId) return;
+      cleanup();
+      resolve();
+    };
+    const onFailed = ({ jobId, failedReason }: { jobId: string; failedReason?: string }): void => {
+      if (jobId !== stageId) return;
+      cleanup();
+      reject(new Error(failedReason || 'the stage failed'));
+    };
+    events.on('completed', onCompleted);
+    events.on('failed', onFailed);
+    // The stage may have ended before the listeners were in place: look once, once the events are flowing.
+    events
+      .waitUntilReady()
+      .then(() => stages.getJob(stageId))
+      .then(async (job) => {
+        const state = job === undefined ? 'unknown' : await job.getState();
+        if (state === 'completed') onCompleted({ jobId: stageId });
+        else if (state === 'failed') onFailed({ jobId: stageId, failedReason: job?.failedReason });
+      })
+      .catch((err: unknown) => {
+        cleanup();
+        reject(err instanceof Error ? err : new Error(String(err)));
+      });
+  });
 }
 
 function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {

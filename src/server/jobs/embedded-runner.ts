@@ -272,13 +272,13 @@ export class EmbeddedJobRunner implements JobRunner {
   private async finish(id: string, status: JobStatus, fields: Partial<JobInfo>): Promise<JobInfo> {
     const job = this.jobs.get(id) ?? (await this.store.readInfo(id));
     Object.assign(job, fields, { status, finishedAt: new Date().toISOString() });
+    // No longer counted in depth() from the moment get() can report it finished, even before runJob has returned.
+    this.running.delete(id);
     if (status === 'cancelled') job.progress = { ...job.progress, stage: 'cancelled', detail: 'cancelled' };
     if (status === 'failed')
       job.progress = { ...job.progress, stage: 'failed', detail: job.error?.message ?? '' };
     await this.persist(job);
     this.jobs.delete(id);
-    // No longer counted in depth() once finished, even before runJob has returned.
-    this.running.delete(id);
     this.finished.set(status, (this.finished.get(status) ?? 0) + 1);
     this.lastWrite.delete(id);
     const info = await this.store.readInfo(id);
