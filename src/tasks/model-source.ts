@@ -3,8 +3,8 @@ import { DefendedModel, type DefenseGradients } from '../defend/transforms/defen
 import { parseDefense } from '../defend/transforms/parse-defense.js';
 import type { Classifier } from '../models/classifier.js';
 import type { Model } from '../models/model.js';
-import { loadClassifier } from '../models/node/load-classifier.js';
 import { resolveModelDir } from '../models/node/package-root.js';
+import { loadCachedClassifier } from './model-cache.js';
 
 /** A model as a task loaded it: the classifier and where it came from, for reports and reproduce lines. */
 export interface ModelSource {
@@ -46,7 +46,7 @@ export async function openModel(ref: string | undefined, opts: OpenModelOptions)
   const transforms = opts.defense === undefined ? [] : parseDefense(opts.defense);
   const given = ref ?? opts.defaultName;
   const dir = resolveModelDir(given, opts.flag ?? '--model');
-  const model = await loadClassifier(dir, opts.labels !== undefined ? { labels: opts.labels } : undefined);
+  const model = await loadCachedClassifier(dir, opts.labels);
   const defense =
     transforms.length === 0
       ? undefined
