@@ -1,7 +1,9 @@
+import { createReadStream } from 'node:fs';
 import cors from '@fastify/cors';
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
+import { isBuiltSite, staticFile } from '../util/node/static-site.js';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyServerOptions } from 'fastify';
 import { ADVKIT_VERSION } from '../version.js';
@@ -38,6 +40,11 @@ export interface ServerOptions {
   logger?: FastifyServerOptions['logger'];
   /** The compiled compute worker (default: dist/server/compute-worker.js under the package root). */
   workerFile?: string;
+  /**
+   * The playground's built site (`npm run build:web`, dist-web/), served at `/` without a key: it runs in the
+   * visitor's browser and calls nothing here. Absent or not built: no site.
+   */
+  siteDir?: string;
 }
 
 /** Routes that answer without an API key: probes, metrics scrapers and the API's own description. */
@@ -153,6 +160,20 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['health'] } }, async (_req, reply) =>
     reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
+
+  if (opts.siteDir !== undefined && isBuiltSite(opts.siteDir)) {
+    const siteDir = opts.siteDir;
+    // The API's own routes are exact and win over this wildcard; a path outside the site is the JSON 404.
+    app.get('/*', { schema: { hide: true } }, async (req, reply) => {
+      const file = await staticFile(siteDir, req.url);
+      if (file === null) return reply.callNotFound();
+      return reply
+        .header('content-type', file.contentType)
+        .header('x-content-type-options', 'nosniff')
+        .header('cache-control', 'no-cache')
+        .send(createReadStream(file.path));
+    });
+  }
 
   await app.register(async (scope) => {
     const keys = opts.apiKeys !== undefined ? new ApiKeys(opts.apiKeys) : undefined;

@@ -9,6 +9,7 @@ import { ModelCatalog } from '../../server/model-catalog.js';
 import { createJobRunner } from '../../server/jobs/create-job-runner.js';
 import { evaluationRoutes } from '../../server/routes/evaluations.js';
 import { userCacheDir } from '../../data/node/locate.js';
+import { defaultSiteDir } from '../../util/node/static-site.js';
 import { initNodeBackend } from '../../backend/node-backend.js';
 import type { CliIo } from '../main.js';
 
@@ -164,6 +165,8 @@ async function serverOptions(
     workers,
     metrics: new ServerMetrics(),
     plugins: [],
+    // The playground, when it was built (npm run build:web).
+    siteDir: defaultSiteDir(),
     logger: flags.quiet === true ? false : { level: 'info' },
   };
 }
