@@ -12,3 +12,21 @@ export async function withInterrupt<T>(work: (signal: AbortSignal) => Promise<T>
     process.removeListener('SIGINT', onSigint);
   }
 }
+
+/**
+ * For a command that runs until stopped (serve, worker, playground): resolves with the signal's name at the first
+ * SIGINT or SIGTERM, and stops listening for both.
+ */
+export function untilSignal(): Promise<'SIGINT' | 'SIGTERM'> {
+  return new Promise((resolve) => {
+    const on = (name: 'SIGINT' | 'SIGTERM') => (): void => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve(name);
+    };
+    const onInt = on('SIGINT');
+    const onTerm = on('SIGTERM');
+    process.once('SIGINT', onInt);
+    process.once('SIGTERM', onTerm);
+  });
+}

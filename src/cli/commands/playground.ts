@@ -5,6 +5,7 @@ import path from 'node:path';
 import { AdvkitError, invalidArgument } from '../../errors.js';
 import { defaultSiteDir, isBuiltSite, staticSiteHandler } from '../../util/node/static-site.js';
 import type { CliIo } from '../main.js';
+import { untilSignal } from '../interrupt.js';
 
 interface PlaygroundFlags {
   port: string;
@@ -59,16 +60,4 @@ export async function startPlayground(flags: PlaygroundFlags): Promise<http.Serv
     server.listen(port, flags.host, () => resolve());
   });
   return server;
-}
-
-function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      resolve();
-    };
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-  });
 }

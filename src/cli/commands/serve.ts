@@ -12,6 +12,7 @@ import { userCacheDir } from '../../data/node/locate.js';
 import { defaultSiteDir } from '../../util/node/static-site.js';
 import { initNodeBackend } from '../../backend/node-backend.js';
 import type { CliIo } from '../main.js';
+import { untilSignal } from '../interrupt.js';
 
 interface ServeFlags {
   models?: string;
@@ -208,19 +209,4 @@ function positive(raw: string, flag: string): number {
 
 function positiveOrZero(raw: string, flag: string): number {
   return raw.trim() === '0' ? 0 : positive(raw, flag);
-}
-
-/** Resolves with the signal's name at the first SIGINT or SIGTERM, and stops listening for both. */
-function untilSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const on = (name: string) => () => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      resolve(name);
-    };
-    const onInt = on('SIGINT');
-    const onTerm = on('SIGTERM');
-    process.once('SIGINT', onInt);
-    process.once('SIGTERM', onTerm);
-  });
 }

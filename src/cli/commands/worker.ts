@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { invalidArgument } from '../../errors.js';
 import { ChunkWorker, type ChunkEvent } from '../../server/jobs/chunk-worker.js';
 import type { CliIo } from '../main.js';
+import { untilSignal } from '../interrupt.js';
 
 interface WorkerFlags {
   redis: string;
@@ -81,17 +82,7 @@ export function registerWorkerCommand(program: Command, io: CliIo): void {
       io.stderr(
         `advkit worker: taking evaluation chunks from ${shown(flags.redis)} (concurrency ${flags.concurrency})\n`,
       );
-      const signal = await new Promise<string>((resolve) => {
-        const stop = (name: string) => (): void => {
-          process.removeListener('SIGINT', onInt);
-          process.removeListener('SIGTERM', onTerm);
-          resolve(name);
-        };
-        const onInt = stop('SIGINT');
-        const onTerm = stop('SIGTERM');
-        process.once('SIGINT', onInt);
-        process.once('SIGTERM', onTerm);
-      });
+      const signal = await untilSignal();
       io.stderr(`advkit worker: ${signal}: finishing the chunks in hand, then stopping\n`);
       await worker.close();
       io.stderr('advkit worker: stopped\n');
