@@ -134,13 +134,20 @@ describe.each(['webgl', 'wasm'])('the playground on %s', (backend) => {
     }
   });
 
-  it('PGD at eps 0.1 leaves the robust CNN label unchanged', async () => {
-    const query = `?model=mnist-cnn-robust&sample=${SAMPLE}&attack=pgd&eps=0.1&steps=10&backend=${backend}&run=1`;
+  it('PGD at eps 0.1 (set in #eps, started by #run) leaves the robust CNN label unchanged', async () => {
+    const query = `?model=mnist-cnn-robust&sample=${SAMPLE}&attack=pgd&steps=10&backend=${backend}`;
     await watch.page.goto(`${server.origin}/${query}`);
+    expect(await settled(watch.page, ['ready', 'error'], 60_000)).toBe('ready');
+    expect(await watch.page.inputValue('#model')).toBe('mnist-cnn-robust');
+    expect(await watch.page.inputValue('#sample')).toBe(String(SAMPLE));
+    expect(await watch.page.inputValue('#attack')).toBe('pgd');
+    await watch.page.fill('#eps', '0.1');
+    await watch.page.click('#run');
     expect(await settled(watch.page, FINISHED)).toBe('done');
     const result = parseStatus(await statusOf(watch.page));
     expect(result.outcome).toBe('failed');
     expect(result.adversarial).toBe(result.clean);
+    expect(new URL(watch.page.url()).searchParams.get('eps')).toBe('0.1');
   });
 
   it('cancel stops a long attack', async () => {
