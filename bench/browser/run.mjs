@@ -140,6 +140,9 @@ try {
         `chromium ${backend}: ${((Date.now() - t0) / 1000).toFixed(0)}s, load average ${loadavg()}`,
       );
       const label = backend === 'wasm' && isolated ? 'wasm-isolated' : backend;
+      // Which tfjs wasm binary the page fetched: the threaded build only when the page is cross-origin isolated.
+      const binaries = [...new Set(server.requests.filter((p) => p.startsWith('/wasm/')))];
+      if (found[0]?.info === 'env' && backend === 'wasm') found[0].wasmBinaries = binaries;
       records.push(...found.map((r) => ({ side: 'chromium', engine: label, ...r })));
       if (watch.consoleErrors.length > 0 || watch.outsideRequests.length > 0) {
         console.error(`chromium ${backend}: console errors ${JSON.stringify(watch.consoleErrors)}`);
