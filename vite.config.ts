@@ -10,12 +10,16 @@ import { BUNDLED_MODELS, SAMPLE_SETS } from './src/web/catalog.ts';
  * so the folder deploys under any path; nothing is fetched from another origin.
  */
 const root = path.dirname(fileURLToPath(import.meta.url));
-const outDir = path.join(root, 'dist-web');
 
 function copySiteData(): Plugin {
+  // The build's own output folder (a caller may override build.outDir), read once the config is resolved.
+  let outDir = path.join(root, 'dist-web');
   return {
     name: 'advkit-site-data',
     apply: 'build',
+    configResolved(config) {
+      outDir = path.resolve(config.root, config.build.outDir);
+    },
     closeBundle() {
       for (const { name } of BUNDLED_MODELS) {
         cpSync(path.join(root, 'models', name), path.join(outDir, 'models', name), { recursive: true });
@@ -38,7 +42,7 @@ export default defineConfig({
   base: './',
   publicDir: false,
   build: {
-    outDir,
+    outDir: path.join(root, 'dist-web'),
     emptyOutDir: true,
     target: 'es2022',
     chunkSizeWarningLimit: 4096,
