@@ -54,6 +54,7 @@ export function buildReport(
       autoattack_acc: r.robustAccuracy,
       by_attack: r.steps,
       per_class: perClass(classifier.numClasses, evaluation.labels, correct, r.robust),
+      broken_by: Array.from(r.brokenBy, (k, i) => (correct[i] === 1 ? k : -2)),
     })),
     class_names: [...classifier.classNames],
     sanity_checked: context.flags !== null,

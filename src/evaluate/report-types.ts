@@ -95,6 +95,12 @@ export interface EpsResult {
   /** In suite order: accuracy after each attack (cumulative worst case so far) and what it cost. */
   by_attack: AttackStepRecord[];
   per_class: ClassAccuracy[];
+  /**
+   * Per point, in the evaluated order: the index into the suite of the attack that broke it, -1 when it stayed
+   * robust, -2 when it was misclassified clean. What a distributed or resumed run must reproduce exactly (absent in
+   * reports written before it).
+   */
+  broken_by?: number[];
 }
 
 export interface AttackStepRecord {

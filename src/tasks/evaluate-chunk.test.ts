@@ -19,6 +19,7 @@ function perPoint(report: EvaluationReport): unknown {
     eps: r.eps,
     acc: r.autoattack_acc,
     steps: r.by_attack.map((s) => [s.name, s.accuracy_after, s.newly_broken, s.attacked]),
+    brokenBy: r.broken_by,
   }));
 }
 
@@ -53,6 +54,11 @@ describe('runEvaluationChunk (the worker side of a distributed evaluation)', () 
     const local = await evaluateTask.run(spec);
     const { output, stages } = await distributed(spec);
     expect(perPoint(output.result.report)).toEqual(perPoint(local.result.report));
+    // Per point: as many robust (-1) as the robust accuracy says.
+    for (const r of local.result.report.robust) {
+      expect(r.broken_by).toHaveLength(12);
+      expect(r.broken_by?.filter((k) => k === -1).length).toBe(Math.round(r.autoattack_acc * 12));
+    }
     // Every stage went out, each chunk at most 4 points, and the first stage's chunks cover the correct points.
     expect(stages.length).toBeGreaterThanOrEqual(2);
     expect(stages.flat().every((r) => r.members.length >= 1 && r.members.length <= 4)).toBe(true);

@@ -30,6 +30,7 @@ export function perPoint(report: EvaluationReport): unknown {
     acc: r.autoattack_acc,
     steps: r.by_attack.map((s) => [s.name, s.accuracy_after, s.newly_broken, s.attacked]),
     perClass: r.per_class,
+    brokenBy: r.broken_by,
   }));
 }
 
