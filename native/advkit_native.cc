@@ -32,8 +32,10 @@ dnnl::engine &Engine() {
   return engine;
 }
 
+// One stream per thread: a oneDNN stream is not thread-safe, and Node worker threads (a server's compute threads,
+// a queue worker's chunk threads) call into this addon at the same time.
 dnnl::stream &Stream() {
-  static dnnl::stream stream(Engine());
+  static thread_local dnnl::stream stream(Engine());
   return stream;
 }
 
@@ -198,8 +200,11 @@ class Cache {
   std::unordered_map<std::string, std::list<std::pair<std::string, Entry>>::iterator> index_;
 };
 
+// One cache per thread: an entry holds a scratch buffer for the reordered filter, which two threads running the
+// same shape at once would overwrite under each other (wrong results, seen as evaluation chunks computed on a
+// queue worker's threads that differed from a single-process run), and the map itself is not locked.
 Cache &Primitives() {
-  static Cache cache(256);
+  static thread_local Cache cache(256);
   return cache;
 }
 
