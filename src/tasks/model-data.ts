@@ -3,28 +3,12 @@ import { take, type ImageDataset } from '../data/dataset.js';
 import { loadDataset } from '../data/node/load-dataset.js';
 import { readImageFile } from '../data/node/image-file.js';
 import { subset } from '../data/subset.js';
+import { pixelsToInputs } from '../data/pixels-to-inputs.js';
 import { assertSampleHolds } from '../data/sample-guard.js';
 import { invalidArgument } from '../errors.js';
 import type { Classifier } from '../models/classifier.js';
 import { assertDataFitsClassifier } from '../train/evaluate.js';
 import { Rng } from '../util/rng.js';
-
-/**
- * The one place where data becomes a model's inputs. Pixels are bytes 0..255; a model's inputs live in its
- * bounds, so byte 0 maps to the lower bound and 255 to the upper one ([0, 1], [-1, 1] and [0, 255] models all
- * get the image they were trained on), at the model's input size and in its class order.
- */
-export function pixelsToInputs(
-  pixels: Uint8Array,
-  shape: readonly [number, number, number, number],
-  bounds: readonly [number, number],
-): tf.Tensor4D {
-  const [lo, hi] = bounds;
-  const scale = (hi - lo) / 255;
-  const values = new Float32Array(pixels.length);
-  for (let i = 0; i < values.length; i++) values[i] = lo + pixels[i] * scale;
-  return tf.tensor4d(values, [...shape], 'float32');
-}
 
 /** Where a task's data comes from, as its spec says. */
 export interface DataRequest {

@@ -15,6 +15,7 @@ import {
   overlayHeatmap,
   perturbationImage,
   pixelImportance,
+  pixelsToInputs,
   runAttack,
   type Classifier,
   type Model,
@@ -59,7 +60,7 @@ function modelFor(ref: ModelRef): Promise<Classifier> {
   return loading;
 }
 
-/** Bytes 0..255 onto the model's bounds, as tasks/model-data.ts's pixelsToInputs maps data for every task. */
+/** The input as the model's [1, h, w, c] tensor, bytes onto its bounds as every task maps them. */
 function inputTensor(input: InputImage, model: Model): tf.Tensor4D {
   const [h, w, c] = model.inputShape;
   if (input.height !== h || input.width !== w || input.channels !== c) {
@@ -67,9 +68,7 @@ function inputTensor(input: InputImage, model: Model): tf.Tensor4D {
       `The input is ${input.height}x${input.width}x${input.channels}; the model takes ${h}x${w}x${c}.`,
     );
   }
-  const [lo, hi] = model.bounds;
-  const values = Float32Array.from(input.pixels, (b) => lo + (b * (hi - lo)) / 255);
-  return tf.tensor4d(values, [1, h, w, c]);
+  return pixelsToInputs(input.pixels, [1, h, w, c], model.bounds);
 }
 
 function softmax(logits: ArrayLike<number>): Float32Array {
