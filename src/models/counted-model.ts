@@ -56,18 +56,18 @@ export class CountedModel {
    */
   meanLogits(x: tf.Tensor4D): tf.Tensor2D {
     if (this.eot === 1) return this.logits(x);
-    const passes: Int32Array[] = [];
+    const passes: tf.Tensor1D[] = [];
     let sum: tf.Tensor2D | null = null;
     for (let s = 0; s < this.eot; s++) {
       const z = this.logits(x);
-      passes.push(argmaxRows(z));
+      passes.push(tf.argMax(z, 1));
       const next: tf.Tensor2D = sum === null ? z : tf.tidy(() => tf.add<tf.Tensor2D>(sum as tf.Tensor2D, z));
       if (sum !== null) tf.dispose([sum, z]);
       sum = next;
     }
     const mean = tf.tidy(() => tf.div<tf.Tensor2D>(sum as tf.Tensor2D, this.eot));
     (sum as tf.Tensor2D).dispose();
-    this.predictions.set(mean, passes);
+    this.predictions.set(mean, readPasses(passes));
     return mean;
   }
 
@@ -91,10 +91,10 @@ export class CountedModel {
   gradient(x: tf.Tensor4D, loss: LogitsLoss): GradientPass {
     if (this.eot === 1) return this.singleGradient(x, loss);
     let sum = this.singleGradient(x, loss);
-    const passes = [argmaxRows(sum.logits)];
+    const passes: tf.Tensor1D[] = [tf.argMax(sum.logits, 1)];
     for (let s = 1; s < this.eot; s++) {
       const next = this.singleGradient(x, loss);
-      passes.push(argmaxRows(next.logits));
+      passes.push(tf.argMax(next.logits, 1));
       const added = tf.tidy(() => ({
         logits: tf.add<tf.Tensor2D>(sum.logits, next.logits),
         loss: tf.add<tf.Tensor1D>(sum.loss, next.loss),
@@ -110,7 +110,7 @@ export class CountedModel {
       grad: tf.div<tf.Tensor4D>(sum.grad, this.eot),
     }));
     disposePass(sum);
-    this.predictions.set(mean.logits, passes);
+    this.predictions.set(mean.logits, readPasses(passes));
     return mean;
   }
 
@@ -135,11 +135,13 @@ export class CountedModel {
   }
 }
 
-function argmaxRows(logits: tf.Tensor2D): Int32Array {
-  const pred = tf.tidy(() => tf.argMax(logits, 1));
-  const out = Int32Array.from(pred.dataSync());
-  pred.dispose();
-  return out;
+/** Each pass's predicted classes, read back in one transfer (not one per pass); disposes the tensors. */
+function readPasses(passes: tf.Tensor1D[]): Int32Array[] {
+  const stacked = tf.stack(passes);
+  const values = Int32Array.from(stacked.dataSync());
+  tf.dispose([stacked, ...passes]);
+  const n = passes[0].shape[0];
+  return passes.map((_, s) => values.subarray(s * n, (s + 1) * n));
 }
 
 /** Disposes the three tensors of a pass. */
