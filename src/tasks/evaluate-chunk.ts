@@ -3,10 +3,14 @@ import { evaluateChunk } from '../evaluate/evaluate-robustness.js';
 import type { ChunkRecord } from '../evaluate/evaluation-state.js';
 import type { EvaluateSpec, EvaluationChunkRequest } from './evaluate.js';
 import { openEvaluation, type EvaluationSetup } from './evaluate-setup.js';
+import { LruMap } from '../util/lru-map.js';
 
 /** The evaluations a worker keeps open: chunks of one job arrive in runs, so the last few specs are cached. */
 const CACHE_SIZE = 2;
-const open = new Map<string, Promise<EvaluationSetup>>();
+// An evicted evaluation is freed once it has opened (one that failed to open holds nothing).
+const open = new LruMap<string, Promise<EvaluationSetup>>(CACHE_SIZE, (setup) => {
+  void setup.then((s) => s.dispose()).catch(() => undefined);
+});
 
 /**
  * Runs one chunk of the evaluation of `spec` (the worker side of the evaluate task's `executeChunks`): the model,
@@ -31,28 +35,16 @@ export async function runEvaluationChunk(
 
 /** Disposes the cached evaluations (a worker that stops). */
 export async function closeEvaluationChunks(): Promise<void> {
-  const setups = [...open.values()];
-  open.clear();
-  for (const s of await Promise.allSettled(setups)) if (s.status === 'fulfilled') s.value.dispose();
+  for (const s of await Promise.allSettled(open.clear())) if (s.status === 'fulfilled') s.value.dispose();
 }
 
 function openCached(spec: EvaluateSpec): Promise<EvaluationSetup> {
   const key = JSON.stringify(spec);
   const hit = open.get(key);
-  if (hit !== undefined) {
-    // Most recently used last.
-    open.delete(key);
-    open.set(key, hit);
-    return hit;
-  }
+  if (hit !== undefined) return hit;
   const opening = openEvaluation(spec);
   open.set(key, opening);
   // A spec that fails to open is not kept: the next request tries again (and gets the same clear error).
   opening.catch(() => open.delete(key));
-  while (open.size > CACHE_SIZE) {
-    const [oldest, setup] = open.entries().next().value as [string, Promise<EvaluationSetup>];
-    open.delete(oldest);
-    void setup.then((s) => s.dispose()).catch(() => undefined);
-  }
   return opening;
 }

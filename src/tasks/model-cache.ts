@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Classifier } from '../models/classifier.js';
 import { loadClassifier } from '../models/node/load-classifier.js';
+import { LruMap } from '../util/lru-map.js';
 
 /**
  * Classifiers kept open between task runs, for a process that runs many small tasks on the same models (a server's
@@ -14,13 +15,13 @@ interface Entry {
   stamp: string;
 }
 
-let open: { max: number; entries: Map<string, Entry> } | undefined;
+let open: LruMap<string, Entry> | undefined;
 
 /** Keeps up to `max` models open across `openModel` calls in this thread (0 turns the cache off and frees it). */
 export function keepModelsOpen(max: number): void {
   const previous = open;
-  open = max > 0 ? { max, entries: new Map() } : undefined;
-  for (const e of previous?.entries.values() ?? []) e.model.dispose();
+  open = max > 0 ? new LruMap<string, Entry>(max, (e) => e.model.dispose()) : undefined;
+  for (const e of previous?.clear() ?? []) e.model.dispose();
 }
 
 /**
@@ -33,21 +34,12 @@ export async function loadCachedClassifier(dir: string, labels?: string): Promis
   const cache = open;
   const key = path.resolve(dir);
   const stamp = await modelStamp(key);
-  const hit = cache.entries.get(key);
-  if (hit !== undefined && hit.stamp === stamp) {
-    cache.entries.delete(key);
-    cache.entries.set(key, hit);
-    return borrowed(hit.model);
-  }
+  const hit = cache.get(key);
+  if (hit !== undefined && hit.stamp === stamp) return borrowed(hit.model);
   hit?.model.dispose();
-  cache.entries.delete(key);
+  cache.delete(key);
   const model = await loadClassifier(dir);
-  cache.entries.set(key, { model, stamp });
-  while (cache.entries.size > cache.max) {
-    const [oldest, entry] = cache.entries.entries().next().value as [string, Entry];
-    cache.entries.delete(oldest);
-    entry.model.dispose();
-  }
+  cache.set(key, { model, stamp });
   return borrowed(model);
 }
 
