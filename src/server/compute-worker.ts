@@ -2,6 +2,7 @@ import { readlinkSync } from 'node:fs';
 import os from 'node:os';
 import { initNodeBackend } from '../backend/node-backend.js';
 import { AdvkitError } from '../errors.js';
+import { threadError } from './thread-error.js';
 import { attackTask } from '../tasks/attack.js';
 import { explainTask } from '../tasks/explain.js';
 import { predictTask } from '../tasks/predict.js';
@@ -67,11 +68,9 @@ export default async function run(req: ComputeRequest): Promise<ComputeResponse>
     const out = await task.run(req.spec as never, { signal: controller.signal });
     return { ok: true, result: out.result, artifacts: out.artifacts };
   } catch (err) {
-    if (err instanceof AdvkitError) return { ok: false, code: err.code, message: err.message };
-    if (controller.signal.aborted)
+    if (!(err instanceof AdvkitError) && controller.signal.aborted)
       return { ok: false, code: 'ABORTED', message: 'The request was cancelled.' };
-    const message = err instanceof Error ? err.message : String(err);
-    return { ok: false, code: 'INTERNAL', message, stack: err instanceof Error ? err.stack : undefined };
+    return { ok: false, ...threadError(err) };
   } finally {
     clearInterval(poll);
   }

@@ -1,5 +1,6 @@
 import { initNodeBackend } from '../../backend/node-backend.js';
-import { AdvkitError, type ErrorCode } from '../../errors.js';
+import type { ErrorCode } from '../../errors.js';
+import { threadError } from '../thread-error.js';
 import type { ChunkRecord } from '../../evaluate/evaluation-state.js';
 import { runEvaluationChunk } from '../../tasks/evaluate-chunk.js';
 import type { EvaluateSpec, EvaluationChunkRequest } from '../../tasks/evaluate.js';
@@ -30,11 +31,8 @@ export default async function run(req: ChunkThreadRequest): Promise<ChunkThreadR
     // The spec was guarded by the server; the task's parseSpec checks it again inside runEvaluationChunk.
     return { ok: true, record: await runEvaluationChunk(req.spec as EvaluateSpec, req.request) };
   } catch (err) {
-    if (err instanceof AdvkitError) return { ok: false, code: err.code, message: err.message };
-    return {
-      ok: false,
-      code: 'INTERNAL',
-      message: err instanceof Error ? (err.stack ?? err.message) : String(err),
-    };
+    // BullMQ keeps only the message as the chunk's failure reason: an unexpected error carries its stack in it.
+    const { code, message, stack } = threadError(err);
+    return { ok: false, code, message: stack ?? message };
   }
 }

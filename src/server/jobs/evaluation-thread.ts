@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { initNodeBackend } from '../../backend/node-backend.js';
 import { AdvkitError } from '../../errors.js';
+import { threadError } from '../thread-error.js';
 import type { ChunkRecord } from '../../evaluate/evaluation-state.js';
 import { evaluateTask, type EvaluationChunkRequest } from '../../tasks/evaluate.js';
 import type { ThreadReply, ThreadMessage, ThreadInput } from './evaluation-thread-protocol.js';
@@ -53,11 +54,7 @@ try {
   if (report === undefined) throw new AdvkitError('INTERNAL', 'The evaluate task wrote no report.html.');
   send({ type: 'done', result: out.result, report: report.bytes });
 } catch (err) {
-  if (err instanceof AdvkitError) send({ type: 'failed', code: err.code, message: err.message });
-  else {
-    const message = err instanceof Error ? err.message : String(err);
-    send({ type: 'failed', code: 'INTERNAL', message, stack: err instanceof Error ? err.stack : undefined });
-  }
+  send({ type: 'failed', ...threadError(err) });
 } finally {
   port.close();
 }
